@@ -1,0 +1,1 @@
+//! Connection table (placeholder until implemented).
