@@ -329,6 +329,15 @@ mod tests {
             if round % 7 == 0 {
                 a.get_mut(ids[0]).unwrap().overload = true;
             }
+            if round % 50 == 49 {
+                // An edit: new weight (a multiple of 1, 2 or 3), then the
+                // kernel's dest_changed on both.
+                let id = ids[x.below(ids.len() as u32) as usize];
+                let w = (x.below(12) * (1 + x.below(3))) as i32;
+                a.get_mut(id).unwrap().config.weight = w;
+                fast.dest_updated(DestList::new(&ids, &a), id);
+                slow.dest_updated(DestList::new(&ids, &a), id);
+            }
             let l = DestList::new(&ids, &a);
             let got = fast.schedule(l, &req(), &mut rng);
             let want = kernel_pick(&mut slow, l);
