@@ -1,0 +1,218 @@
+//! Address and port rewriting that keeps every checksum valid: the building
+//! block of NAT (DNAT on the way in, SNAT on the way out) and FULLNAT.
+//!
+//! Contract: [`rewrite_ipv4`] / [`rewrite_ipv6`] take an IP packet (from its
+//! IP header) and apply the requested changes:
+//! - IPv4 header checksum: RFC 1624 update per changed address;
+//! - TCP, UDP: the pseudo-header address change and the port change are
+//!   folded into the transport checksum incrementally (UDP with checksum 0
+//!   keeps 0: "none" over IPv4, a tunnel's zero checksum over IPv6 (RFC
+//!   6935); a result of 0 is written `0xffff`), as the kernel's
+//!   `tcp_snat_handler` / `udp_snat_handler` do. Only the transport header
+//!   needs to be present, so a first fragment is handled: its checksum
+//!   covers the whole datagram and the delta is the same;
+//! - ICMPv6: the pseudo-header address change is folded in; ICMP for IPv4
+//!   has no pseudo-header;
+//! - SCTP: no pseudo-header; a port change recomputes the CRC32c over the
+//!   packet, which therefore must not be a fragment ([`Error::Unsupported`]);
+//! - non-first fragments carry no transport header: only addresses change;
+//! - a port change on a protocol without ports is [`Error::Unsupported`].
+//!
+//! On error the packet may be partly rewritten only when the error comes
+//! from the transport layer after the IP header was validated; callers drop
+//! the packet then. With an IPv6 routing header the pseudo-header uses the
+//! final destination, which this function does not track.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::checksum::{udp_nonzero, update_bytes, update16};
+use crate::error::{Error, Layer, Result, need};
+use crate::field::{get16, set16};
+use crate::ip::proto;
+use crate::ipv4::Ipv4Packet;
+use crate::ipv6::Ipv6Packet;
+use crate::sctp::SctpPacket;
+
+/// Changes to apply; `None` leaves a field alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rewrite<A> {
+    /// New source address.
+    pub src: Option<A>,
+    /// New destination address.
+    pub dst: Option<A>,
+    /// New source port.
+    pub src_port: Option<u16>,
+    /// New destination port.
+    pub dst_port: Option<u16>,
+}
+
+impl<A> Rewrite<A> {
+    fn has_ports(&self) -> bool {
+        self.src_port.is_some() || self.dst_port.is_some()
+    }
+}
+
+/// Applies the transport part: `addr_changes` are (old, new) byte pairs of
+/// the pseudo-header; `fragment` means the packet is a first fragment.
+fn rewrite_l4(
+    protocol: u8,
+    l4: &mut [u8],
+    addr_changes: &[(&[u8], &[u8])],
+    src_port: Option<u16>,
+    dst_port: Option<u16>,
+    fragment: bool,
+) -> Result<()> {
+    let ports = src_port.is_some() || dst_port.is_some();
+    match protocol {
+        proto::TCP | proto::UDP => {
+            let (off, layer) = if protocol == proto::TCP {
+                (crate::tcp::CHECKSUM_OFFSET, Layer::Tcp)
+            } else {
+                (crate::udp::CHECKSUM_OFFSET, Layer::Udp)
+            };
+            need(layer, l4, off + 2)?;
+            let old = get16(l4, off);
+            if protocol == proto::UDP && old == 0 {
+                // No checksum: nothing to keep in step.
+            } else {
+                let mut c = old;
+                for (o, n) in addr_changes {
+                    c = update_bytes(c, o, n);
+                }
+                if let Some(p) = src_port {
+                    c = update16(c, get16(l4, 0), p);
+                }
+                if let Some(p) = dst_port {
+                    c = update16(c, get16(l4, 2), p);
+                }
+                if protocol == proto::UDP {
+                    c = udp_nonzero(c);
+                }
+                set16(l4, off, c);
+            }
+            if let Some(p) = src_port {
+                set16(l4, 0, p);
+            }
+            if let Some(p) = dst_port {
+                set16(l4, 2, p);
+            }
+            Ok(())
+        }
+        proto::SCTP => {
+            if !ports {
+                return Ok(());
+            }
+            if fragment {
+                return Err(Error::Unsupported {
+                    layer: Layer::Sctp,
+                    what: "port rewrite in a fragment (CRC32c needs the whole packet)",
+                });
+            }
+            let mut s = SctpPacket::new_checked(l4)?;
+            if let Some(p) = src_port {
+                s.set_src_port(p);
+            }
+            if let Some(p) = dst_port {
+                s.set_dst_port(p);
+            }
+            s.fill_checksum();
+            Ok(())
+        }
+        _ if ports => Err(Error::Unsupported {
+            layer: Layer::Ipv4,
+            what: "port rewrite for a protocol without ports",
+        }),
+        proto::ICMPV6 => {
+            need(Layer::Icmpv6, l4, 4)?;
+            let mut c = get16(l4, 2);
+            for (o, n) in addr_changes {
+                c = update_bytes(c, o, n);
+            }
+            set16(l4, 2, c);
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Rewrites an IPv4 packet in place (see the module docs).
+pub fn rewrite_ipv4(packet: &mut [u8], rw: &Rewrite<Ipv4Addr>) -> Result<()> {
+    let mut ip = Ipv4Packet::new_checked(packet)?;
+    let (old_src, old_dst) = (ip.src(), ip.dst());
+    let protocol = ip.protocol();
+    let has_l4 = ip.has_transport_header();
+    let fragment = ip.is_fragment();
+    if !has_l4 || protocol == proto::ICMP {
+        if rw.has_ports() && protocol == proto::ICMP {
+            return Err(Error::Unsupported {
+                layer: Layer::Icmpv4,
+                what: "port rewrite for a protocol without ports",
+            });
+        }
+    } else {
+        let (so, sn) = (old_src.octets(), rw.src.map(|a| a.octets()));
+        let (dso, dsn) = (old_dst.octets(), rw.dst.map(|a| a.octets()));
+        let mut changes: [(&[u8], &[u8]); 2] = [(&[], &[]); 2];
+        let mut n = 0;
+        if let Some(s) = sn.as_ref() {
+            changes[n] = (&so, s);
+            n += 1;
+        }
+        if let Some(d) = dsn.as_ref() {
+            changes[n] = (&dso, d);
+            n += 1;
+        }
+        rewrite_l4(
+            protocol,
+            ip.payload_mut(),
+            &changes[..n],
+            rw.src_port,
+            rw.dst_port,
+            fragment,
+        )?;
+    }
+    if let Some(a) = rw.src {
+        ip.set_src(a);
+    }
+    if let Some(a) = rw.dst {
+        ip.set_dst(a);
+    }
+    Ok(())
+}
+
+/// Rewrites an IPv6 packet in place (see the module docs).
+pub fn rewrite_ipv6(packet: &mut [u8], rw: &Rewrite<Ipv6Addr>) -> Result<()> {
+    let mut ip = Ipv6Packet::new_checked(packet)?;
+    let ul = ip.upper_layer()?;
+    let (old_src, old_dst) = (ip.src(), ip.dst());
+    if ul.has_transport_header() {
+        let (so, sn) = (old_src.octets(), rw.src.map(|a| a.octets()));
+        let (dso, dsn) = (old_dst.octets(), rw.dst.map(|a| a.octets()));
+        let mut changes: [(&[u8], &[u8]); 2] = [(&[], &[]); 2];
+        let mut n = 0;
+        if let Some(s) = sn.as_ref() {
+            changes[n] = (&so, s);
+            n += 1;
+        }
+        if let Some(d) = dsn.as_ref() {
+            changes[n] = (&dso, d);
+            n += 1;
+        }
+        let off = ul.offset - crate::ipv6::HEADER_LEN;
+        rewrite_l4(
+            ul.protocol,
+            &mut ip.payload_mut()[off..],
+            &changes[..n],
+            rw.src_port,
+            rw.dst_port,
+            ul.fragment.is_some(),
+        )?;
+    }
+    if let Some(a) = rw.src {
+        ip.set_src(&a);
+    }
+    if let Some(a) = rw.dst {
+        ip.set_dst(&a);
+    }
+    Ok(())
+}
