@@ -19,6 +19,7 @@
 use std::collections::HashMap;
 
 use crate::addr::Af;
+use crate::conn::ConnState;
 use crate::dest::{Dest, DestArena, DestConfig, DestId, FwdMethod, TunnelType};
 use crate::error::{Error, Result};
 use crate::sched::{self, DestList, RandomSource, SchedParams, SchedRequest, Scheduler};
@@ -74,6 +75,8 @@ pub struct Ipvs {
     pub sched_params: SchedParams,
     /// Global counters (`/proc/net/ip_vs_stats`).
     pub stats: Stats,
+    /// Connection table, timeouts and sysctls (see `flow.rs`).
+    conn: ConnState,
 }
 
 fn validate_dest(svc: &ServiceConfig, d: &DestConfig) -> Result<()> {
@@ -414,6 +417,7 @@ impl Ipvs {
         if let Some(d) = self.dests.get_mut(did) {
             d.available = false;
         }
+        self.conn.nodest_pending = true;
         self.trash.push(Trashed {
             id: did,
             key,
@@ -511,5 +515,6 @@ impl Ipvs {
     }
 }
 
+mod flow;
 #[cfg(test)]
 mod tests;
