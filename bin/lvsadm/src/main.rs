@@ -1,0 +1,2 @@
+//! `lvsadm` (work in progress).
+fn main() {}
