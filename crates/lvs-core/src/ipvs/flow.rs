@@ -35,7 +35,7 @@
 //!    service and globally; every packet counts `inpkts`/`inbytes` on
 //!    the three when the destination is available;
 //! 10. the state machine runs (INPUT, or INPUT_ONLY for `NOOUTPUT`), then
-//!    the timer is re-armed at `now + timeout of the new state`.
+//!     the timer is re-armed at `now + timeout of the new state`.
 //!
 //! Persistence (`ip_vs_sched_persist`, `ip_vs_check_template`): the
 //! template key is `<proto, caddr & mask, 0, vaddr, vport>` where vport is
