@@ -30,6 +30,8 @@ pub mod crc32c;
 pub mod encap;
 mod error;
 pub mod ethernet;
+#[doc(hidden)]
+pub mod exercise;
 mod field;
 pub mod gre;
 pub mod gue;

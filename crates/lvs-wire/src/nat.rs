@@ -34,7 +34,7 @@ use crate::ipv6::Ipv6Packet;
 use crate::sctp::SctpPacket;
 
 /// Changes to apply; `None` leaves a field alone.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rewrite<A> {
     /// New source address.
     pub src: Option<A>,
@@ -44,6 +44,17 @@ pub struct Rewrite<A> {
     pub src_port: Option<u16>,
     /// New destination port.
     pub dst_port: Option<u16>,
+}
+
+impl<A> Default for Rewrite<A> {
+    fn default() -> Self {
+        Rewrite {
+            src: None,
+            dst: None,
+            src_port: None,
+            dst_port: None,
+        }
+    }
 }
 
 impl<A> Rewrite<A> {

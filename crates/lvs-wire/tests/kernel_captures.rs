@@ -14,6 +14,8 @@
 //! checksums and rebuilding them byte for byte checks our views, checksums
 //! and builders against the kernel.
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
