@@ -160,10 +160,8 @@ pub fn inet_aton(s: &str) -> Option<Ipv4Addr> {
             break;
         }
     }
-    if let Some(&c) = b.get(i) {
-        if !is_c_space(c) {
-            return None;
-        }
+    if b.get(i).is_some_and(|&c| !is_c_space(c)) {
+        return None;
     }
     let last = *parts.last()?;
     let max: u64 = match parts.len() {

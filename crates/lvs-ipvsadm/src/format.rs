@@ -10,8 +10,10 @@
 //!   IPv4 services; then the scheduler, ` (flags)`, ` persistent T`,
 //!   ` mask M`, ` pe NAME`, ` ops`. With `--stats`/`--rate`: `%-33s` and five
 //!   numbers.
-//! - **Destination line**: `  -> %-28s` (truncated to 28 bytes for IPv4
-//!   services) then the columns of the format.
+//! - **Destination line**: `  -> %-28s` (an IPv4 destination's name is
+//!   truncated to 28 bytes, also inside an IPv6 service) then the columns of
+//!   the format. ` pe NAME` is listed only for persistent services (`-S`
+//!   saves `--pe` regardless).
 //! - **Numbers**: without `--exact`, `%9llu` below 10^8 then `%8llu` with K, M,
 //!   G, T (÷10^3, 10^6, 10^9, 10^12, thresholds 10^9, 10^11, 10^14); with
 //!   `--exact` a width of max(9, digits + 1). `--rate` destination rows print
@@ -49,9 +51,9 @@ pub fn addrport(
 ) -> String {
     let (open, close) = if addr.is_ipv6() { ("[", "]") } else { ("", "") };
     let mut s = if numeric {
-        format!("{open}{addr}{close}:{port}")
+        format!("{open}{}{close}:{port}", ntop(&addr))
     } else {
-        let host = r.addr_to_host(addr).unwrap_or_else(|| addr.to_string());
+        let host = r.addr_to_host(addr).unwrap_or_else(|| ntop(&addr));
         let serv = proto
             .and_then(|p| r.port_to_service(port, p))
             .unwrap_or_else(|| port.to_string());
@@ -59,6 +61,56 @@ pub fn addrport(
     };
     cut(&mut s, 59);
     s
+}
+
+/// glibc `inet_ntop`: IPv4 dotted; IPv6 with the longest run (at least two)
+/// of zero groups compressed (the first on a tie), and the last 32 bits dotted
+/// for `::a.b.c.d` and `::ffff:a.b.c.d`.
+pub fn ntop(addr: &IpAddr) -> String {
+    let v6 = match addr {
+        IpAddr::V4(a) => return a.to_string(),
+        IpAddr::V6(a) => a,
+    };
+    let w = v6.segments();
+    let (mut best, mut best_len) = (usize::MAX, 0usize);
+    let mut i = 0;
+    while i < 8 {
+        if w[i] == 0 {
+            let start = i;
+            while i < 8 && w[i] == 0 {
+                i += 1;
+            }
+            if i - start > best_len {
+                best = start;
+                best_len = i - start;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    if best_len < 2 {
+        best = usize::MAX;
+    }
+    let mut out = String::with_capacity(40);
+    let mut i = 0;
+    while i < 8 {
+        if i == best {
+            out.push_str("::");
+            i += best_len;
+            continue;
+        }
+        if i != 0 && i != best.wrapping_add(best_len) {
+            out.push(':');
+        }
+        if i == 6 && best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)) {
+            let o = v6.octets();
+            let _ = write!(out, "{}.{}.{}.{}", o[12], o[13], o[14], o[15]);
+            break;
+        }
+        let _ = write!(out, "{:x}", w[i]);
+        i += 1;
+    }
+    out
 }
 
 fn cut(s: &mut String, max: usize) {
@@ -298,9 +350,9 @@ pub fn service_entry(out: &mut String, svc: &ServiceEntry, f: &Format, r: &dyn R
             if let Some(m) = mask_text(family, spec.netmask) {
                 let _ = write!(out, " mask {m}");
             }
-        }
-        if let Some(pe) = &spec.pe_name {
-            let _ = write!(out, " pe {pe}");
+            if let Some(pe) = &spec.pe_name {
+                let _ = write!(out, " pe {pe}");
+            }
         }
         if spec.ops {
             out.push_str(" ops");
@@ -316,7 +368,7 @@ pub fn service_entry(out: &mut String, svc: &ServiceEntry, f: &Format, r: &dyn R
     for d in dests {
         let ds = &d.spec;
         let mut dname = addrport(ds.addr, ds.port, proto, f.numeric, r);
-        if !f.rule && family != Family::Inet6 {
+        if !f.rule && ds.addr.is_ipv4() {
             cut(&mut dname, 28);
         }
         if f.rule {
@@ -483,14 +535,14 @@ pub fn connections(out: &mut String, conns: &[ConnEntry], f: &Format, r: &dyn Re
     if f.persistent_conn {
         let _ = writeln!(
             out,
-            "pro expire {:<11} {:<18} {:<18} {:<18} {:<16} {}",
-            "state", "source", "virtual", "destination", "pe name", "pe_data"
+            "pro expire {:<11} {:<18} {:<18} {:<18} {:<16} pe_data",
+            "state", "source", "virtual", "destination", "pe name"
         );
     } else {
         let _ = writeln!(
             out,
-            "pro expire {:<11} {:<18} {:<18} {}",
-            "state", "source", "virtual", "destination"
+            "pro expire {:<11} {:<18} {:<18} destination",
+            "state", "source", "virtual"
         );
     }
     for c in conns {
@@ -704,6 +756,23 @@ mod tests {
             b.sort_by_key(|x| x.0);
             prop_assert_eq!(a, b);
         }
+    }
+
+    #[test]
+    fn ntop_matches_glibc_forms() {
+        let n = |s: &str| ntop(&s.parse().unwrap());
+        assert_eq!(n("2001:db8::1"), "2001:db8::1");
+        assert_eq!(n("::"), "::");
+        assert_eq!(n("::1"), "::1");
+        assert_eq!(n("1::"), "1::");
+        assert_eq!(n("2001:db8:0:1:0:0:0:1"), "2001:db8:0:1::1");
+        assert_eq!(n("2001:0:0:1:0:0:0:1"), "2001:0:0:1::1");
+        assert_eq!(n("2001:0:0:1:0:0:1:1"), "2001::1:0:0:1:1");
+        assert_eq!(n("1:0:2:0:3:0:4:0"), "1:0:2:0:3:0:4:0");
+        assert_eq!(n("::ffff:10.0.0.1"), "::ffff:10.0.0.1");
+        assert_eq!(n("::10.0.0.1"), "::10.0.0.1");
+        assert_eq!(n("::ffff:0:10.0.0.1"), "::ffff:0:a00:1");
+        assert_eq!(n("10.9.0.2"), "10.9.0.2");
     }
 
     #[test]

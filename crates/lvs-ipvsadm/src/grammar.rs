@@ -486,6 +486,7 @@ struct Parser<'a> {
     daemon: Daemon,
     timeouts: Timeouts,
     sched_flags: Option<String>,
+    flags: SchedFlags,
     resolver: &'a dyn Resolver,
 }
 
@@ -883,7 +884,7 @@ pub fn parse_sched_flags(sched: &str, arg: &str) -> Result<SchedFlags, Refusal> 
             "flag-2" => f.flag2 = true,
             "flag-3" => f.flag3 = true,
             "sh-fallback" | "sh-port" | "mh-fallback" | "mh-port" => {
-                if !name.starts_with(sched) || sched.len() != 2 {
+                if sched != &name[..2] {
                     return Err(fail(format!("incompatible scheduler flag `{name}'")));
                 }
                 if name.ends_with("fallback") {
@@ -967,6 +968,7 @@ pub fn parse(argv: &[String], resolver: &dyn Resolver) -> Result<Action, Refusal
         },
         timeouts: Timeouts::default(),
         sched_flags: None,
+        flags: SchedFlags::default(),
         resolver,
     };
     loop {
@@ -1000,6 +1002,12 @@ pub fn parse(argv: &[String], resolver: &dyn Resolver) -> Result<Action, Refusal
     if let Some(extra) = p.next_arg() {
         return Err(fail(format!("unexpected argument {extra}")));
     }
+    // Scheduler flags are read with the scheduler named so far (none: "")
+    // before any other check: `-D -t .. -b foo` is an invalid flag, not an
+    // illegal option.
+    if let Some(arg) = &ps.sched_flags {
+        ps.flags = parse_sched_flags(&ps.svc.sched, arg)?;
+    }
     process(ps)
 }
 
@@ -1010,7 +1018,7 @@ fn popt_text(e: PoptError) -> &'static str {
 /// `process_options` after the options are read.
 fn process(mut ps: Parser<'_>) -> Result<Action, Refusal> {
     ps.check_matrix()?;
-    let mut flags = SchedFlags::default();
+    let flags = ps.flags;
     if matches!(ps.cmd, Cmd::Add | Cmd::Edit) {
         if ps.svc.fwmark == 0 && ps.svc.port == 0 && !ps.svc.persistent {
             return Err(fail("Zero port specified for non-persistent service"));
@@ -1022,9 +1030,6 @@ fn process(mut ps: Parser<'_>) -> Result<Action, Refusal> {
         }
         if ps.svc.sched.is_empty() {
             ps.svc.sched = DEFAULT_SCHEDULER.to_string();
-        }
-        if let Some(arg) = &ps.sched_flags {
-            flags = parse_sched_flags(&ps.svc.sched, arg)?;
         }
     }
     if ps.cmd == Cmd::StartDaemon && ps.daemon.ifn.is_empty() {

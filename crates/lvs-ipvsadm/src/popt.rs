@@ -9,7 +9,8 @@
 //!   abbreviation). `--name=value` on an option without argument is an error.
 //! - `-abc` is a cluster of short options. A short option taking an argument
 //!   takes the rest of the cluster (`-t10.0.0.1:80`, with one leading `=` skipped:
-//!   `-t=10.0.0.1:80`), else the next argument whatever it looks like.
+//!   `-t=10.0.0.1:80`), else the next argument whatever it looks like. A flag
+//!   directly followed by `=` (`-L=`) is an error, like `--flag=value`.
 //!   A single-dash long name (`-list`) is read as a cluster too.
 //! - An *optional* argument (ipvsadm's `-p`) is the rest of the cluster, or the
 //!   next argument unless that starts with `-`.
@@ -137,9 +138,6 @@ impl<'a, T: Copy> Popt<'a, T> {
                     (false, Some(o)) => {
                         opt = o;
                         long_arg = value;
-                        if o.kind == ArgKind::None && long_arg.is_some() {
-                            return Some(Err(PoptError::UnwantedArg));
-                        }
                     }
                     (false, None) => return Some(Err(PoptError::BadOpt)),
                     (true, _) => {
@@ -159,21 +157,27 @@ impl<'a, T: Copy> Popt<'a, T> {
                     return Some(Err(PoptError::BadOpt));
                 };
                 opt = o;
-                let mut after = off + c.len_utf8();
+                let after = off + c.len_utf8();
                 if after < s.len() {
-                    if s.as_bytes()[after] == b'=' {
-                        after += 1;
-                    }
                     self.cluster = Some((idx, after));
                 }
             }
             let arg = match opt.kind {
-                ArgKind::None => None,
+                ArgKind::None => {
+                    let eq = self
+                        .cluster
+                        .is_some_and(|(i, o)| argv[i].as_bytes()[o] == b'=');
+                    if long_arg.is_some() || eq {
+                        return Some(Err(PoptError::UnwantedArg));
+                    }
+                    None
+                }
                 ArgKind::Required | ArgKind::Optional => {
                     if let Some(v) = long_arg {
                         Some(v)
                     } else if let Some((idx, off)) = self.cluster.take() {
-                        Some(&argv[idx][off..])
+                        let rest = &argv[idx][off..];
+                        Some(rest.strip_prefix('=').unwrap_or(rest))
                     } else if self.next >= argv.len() {
                         if opt.kind == ArgKind::Required {
                             return Some(Err(PoptError::NoArg));
@@ -256,12 +260,9 @@ mod tests {
             .collect()
     }
 
-    fn scan(
-        s: &str,
-    ) -> (
-        Vec<Result<(char, Option<String>), (PoptError, String)>>,
-        Vec<String>,
-    ) {
+    type Scanned = Result<(char, Option<String>), (PoptError, String)>;
+
+    fn scan(s: &str) -> (Vec<Scanned>, Vec<String>) {
         let a = argv(s);
         let mut p = Popt::new(T, &a);
         let mut out = Vec::new();
@@ -281,7 +282,7 @@ mod tests {
         (out, rest)
     }
 
-    fn ok(t: char, a: Option<&str>) -> Result<(char, Option<String>), (PoptError, String)> {
+    fn ok(t: char, a: Option<&str>) -> Scanned {
         Ok((t, a.map(String::from)))
     }
 

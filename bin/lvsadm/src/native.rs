@@ -1,0 +1,101 @@
+//! lvsadm's own subcommands (invoked as `lvsadm SUBCOMMAND ...`).
+//!
+//! A subcommand is a first argument that does not start with `-`, so it can
+//! never be mistaken for an ipvsadm command line (ipvsadm's first argument is
+//! always an option). Add new ones to [`SUBCOMMANDS`].
+//!
+//! - `status [--json]`: daemon summary.
+
+use std::io::Write;
+
+use lvs_ipvsadm::run::{Backend, ConnectError};
+use lvs_proto::{NativeRequest, NativeResponse, Request, Response};
+
+use crate::backend::SocketBackend;
+
+type Handler = fn(&[String]) -> i32;
+
+/// Name, one-line help, handler.
+const SUBCOMMANDS: &[(&str, &str, Handler)] =
+    &[("status", "status [--json]   daemon summary", status)];
+
+/// Runs a native subcommand if `argv[1]` names one.
+pub fn dispatch(argv: &[String]) -> Option<i32> {
+    let sub = argv.get(1)?;
+    if sub.starts_with('-') {
+        return None;
+    }
+    match SUBCOMMANDS.iter().find(|(n, _, _)| n == sub) {
+        Some((_, _, h)) => Some(h(&argv[2..])),
+        None if sub == "help" => {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "lvsadm SUBCOMMAND, or any ipvsadm command line:");
+            for (_, help, _) in SUBCOMMANDS {
+                let _ = writeln!(out, "  lvsadm {help}");
+            }
+            Some(0)
+        }
+        None => None,
+    }
+}
+
+fn connect() -> Result<SocketBackend, i32> {
+    let mut b = SocketBackend::from_env();
+    match b.connect() {
+        Ok(_) => Ok(b),
+        Err(ConnectError::Unavailable(d) | ConnectError::VersionMismatch(d)) => {
+            eprintln!("lvsadm: {d}");
+            Err(2)
+        }
+    }
+}
+
+fn status(args: &[String]) -> i32 {
+    let json = match args {
+        [] => false,
+        [a] if a == "--json" => true,
+        _ => {
+            eprintln!("usage: lvsadm status [--json]");
+            return 2;
+        }
+    };
+    let mut b = match connect() {
+        Ok(b) => b,
+        Err(c) => return c,
+    };
+    match b.call(Request::Native(NativeRequest::Status)) {
+        Ok(Response::Native(NativeResponse::Status(s))) => {
+            let mut out = std::io::stdout().lock();
+            if json {
+                match serde_json::to_string_pretty(&s) {
+                    Ok(t) => {
+                        let _ = writeln!(out, "{t}");
+                    }
+                    Err(e) => {
+                        eprintln!("lvsadm: {e}");
+                        return 1;
+                    }
+                }
+            } else {
+                let _ = writeln!(
+                    out,
+                    "{}: up {} s, {} services, {} destinations, {} connections",
+                    s.server, s.uptime_secs, s.services, s.dests, s.connections
+                );
+            }
+            0
+        }
+        Ok(Response::Error(e)) => {
+            eprintln!("lvsadm: status: {e}");
+            1
+        }
+        Ok(other) => {
+            eprintln!("lvsadm: unexpected answer: {other:?}");
+            1
+        }
+        Err(e) => {
+            eprintln!("lvsadm: {e}");
+            1
+        }
+    }
+}
