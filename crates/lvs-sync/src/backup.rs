@@ -129,6 +129,16 @@ impl SyncUpdate<'_> {
     pub fn is_template(&self) -> bool {
         self.flags & flags::TEMPLATE != 0
     }
+
+    /// The sync bookkeeping the entry gets (`cp->old_state = cp->state`), so
+    /// that if this backup becomes master it does not re-send the entry for
+    /// a state it already had.
+    pub fn initial_mark(&self) -> crate::master::SyncMark {
+        crate::master::SyncMark {
+            old_state: self.state,
+            ..crate::master::SyncMark::default()
+        }
+    }
 }
 
 /// Outcome of a datagram that passed the header checks.

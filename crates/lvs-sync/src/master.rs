@@ -646,6 +646,41 @@ mod tests {
     }
 
     #[test]
+    fn sctp_states() {
+        use crate::proto::{IPPROTO_SCTP, sctp};
+        let p = SyncPolicy::default();
+        let mut c = conn(IPPROTO_SCTP, sctp::COOKIE_ECHOED);
+        assert!(
+            !should_sync(&p, secs(1), &mut c, 3, false),
+            "handshake states never sync"
+        );
+        c.state = sctp::ESTABLISHED;
+        assert!(
+            !should_sync(&p, secs(1), &mut c, 2, false),
+            "ESTABLISHED waits for the count"
+        );
+        assert!(should_sync(&p, secs(1), &mut c, 3, false));
+        for st in [
+            sctp::SHUTDOWN_SENT,
+            sctp::SHUTDOWN_RECEIVED,
+            sctp::SHUTDOWN_ACK_SENT,
+            sctp::CLOSED,
+        ] {
+            c.state = st;
+            assert!(
+                should_sync(&p, secs(1), &mut c, 4, false),
+                "change into {st}"
+            );
+            assert!(
+                !should_sync(&p, secs(1), &mut c, 5, false),
+                "no change at {st}"
+            );
+        }
+        c.state = sctp::REJECTED;
+        assert!(!should_sync(&p, secs(1), &mut c, 53, false));
+    }
+
+    #[test]
     fn udp_and_templates() {
         let p = SyncPolicy::default();
         let mut u = conn(IPPROTO_UDP, 0);

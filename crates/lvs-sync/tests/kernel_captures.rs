@@ -397,3 +397,39 @@ fn master_rebuilds_the_persistent_sequence() {
     let got = entries(&d);
     assert_eq!(got, want[..14].to_vec());
 }
+
+#[test]
+fn master_rebuilds_the_kernel_v0_persistent_datagram_byte_for_byte() {
+    // v0: the template goes out only right after a connection it controls is sent.
+    let mut m = Master::new(MasterConfig {
+        syncid: 7,
+        version: Version::V0,
+        ..MasterConfig::default()
+    });
+    let s = Duration::from_secs;
+    let mut tpl = tcp_conn(0, "10.0.2.2");
+    tpl.vport = 8080;
+    tpl.flags = flags::TEMPLATE | flags::INACTIVE;
+    tpl.state = template::NONE;
+    tpl.timeout = s(60);
+    let mut c = tcp_conn(47000, "10.0.2.2");
+    c.vport = 8080;
+    for (state, timeout, fl) in [
+        (tcp::SYN_RECV, s(60), flags::INACTIVE),
+        (tcp::ESTABLISHED, s(900), 0),
+        (tcp::ESTABLISHED, s(900), 0),
+        (tcp::ESTABLISHED, s(900), 0),
+        (tcp::TIME_WAIT, s(120), flags::INACTIVE),
+    ] {
+        c.state = state;
+        c.timeout = timeout;
+        c.flags = fl;
+        if state == tcp::ESTABLISHED {
+            tpl.state = template::ASSURED;
+        }
+        m.on_input_packet(s(1), &mut c, &mut [&mut tpl]);
+    }
+    assert_eq!(tpl.in_pkts, 2, "the template was considered twice");
+    let d = m.poll_transmit(s(3)).unwrap();
+    assert_eq!(d, datagrams(V0)[1]);
+}

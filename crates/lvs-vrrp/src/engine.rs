@@ -637,7 +637,7 @@ impl Vrrp {
     pub fn handle_timeout(&mut self, now: Duration) -> &[Action] {
         self.out.clear();
         // Bounded: each pass moves a due deadline past `now`.
-        for _ in 0..(4 * self.insts.len() + 4) {
+        for _ in 0..(3 * self.insts.len() + 4) {
             let due = (0..self.insts.len())
                 .flat_map(|i| {
                     let x = &self.insts[i];
@@ -846,8 +846,8 @@ impl Vrrp {
         if self.groups[g].state == State::Master || !self.can_goto_master(i, now) {
             return;
         }
-        let members = self.groups[g].members.clone();
-        for m in members {
+        for k in 0..self.groups[g].members.len() {
+            let m = self.groups[g].members[k];
             if m == i || self.insts[m].state == State::Master {
                 continue;
             }
@@ -867,8 +867,8 @@ impl Vrrp {
         if self.groups[g].state == State::Backup {
             return;
         }
-        let members = self.groups[g].members.clone();
-        for m in members {
+        for k in 0..self.groups[g].members.len() {
+            let m = self.groups[g].members[k];
             if m == i || self.insts[m].state == State::Backup {
                 continue;
             }
@@ -896,8 +896,8 @@ impl Vrrp {
         if self.groups[g].state == State::Fault {
             return;
         }
-        let members = self.groups[g].members.clone();
-        for m in members {
+        for k in 0..self.groups[g].members.len() {
+            let m = self.groups[g].members[k];
             if m == i {
                 continue;
             }
