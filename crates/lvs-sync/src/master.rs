@@ -35,7 +35,10 @@
 //!   (`IPVS_SYNC_FLUSH_TIME`): the kernel's thread checks that once a
 //!   second, so the kernel sends such a message 2 to 3 s after its first
 //!   entry; [`Master::poll_transmit`] releases it as soon as the 2 s have
-//!   passed.
+//!   passed. Full messages are released at once (the kernel wakes its
+//!   thread after `IPVS_SYNC_SEND_DELAY` = 20 ms, or as soon as 8 are
+//!   queued). The default `qlen_max` here is 4096 messages; the kernel's
+//!   default depends on free memory (free pages / 32).
 //!
 //! Extension (off by default): [`SyncPolicy::first_packet`] also sends a
 //! new connection on its first packet, whatever its state, so a backup

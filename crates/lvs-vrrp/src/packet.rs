@@ -20,8 +20,10 @@
 //! The parser checks structure only (version, type, length, checksum, IPv4
 //! header fields); what must match an instance's configuration (VRID,
 //! authentication, interval, addresses, TTL) is checked by
-//! [`crate::instance`]. Parsing never panics and never allocates: the
-//! address list borrows the packet.
+//! [`crate::engine`]. Parsing never panics and never allocates: the
+//! address list borrows the packet. Over IPv6 the kernel delivers the
+//! message without its header: the driver passes the source, the
+//! destination (from `IPV6_PKTINFO`) and the hop limit (`IPV6_HOPLIMIT`).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
