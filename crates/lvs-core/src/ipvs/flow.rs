@@ -932,6 +932,54 @@ impl Ipvs {
         }
     }
 
+    /// The connection a client → server packet belongs to, without
+    /// touching it (no state change, no timer, no counters): what ICMP
+    /// error handling needs for the embedded packet.
+    pub fn conn_lookup_in(&self, pkt: &PacketMeta) -> Option<ConnId> {
+        match (pkt.saddr, pkt.daddr) {
+            (IpAddr::V4(_), IpAddr::V4(_)) => self.lookup_in_af::<V4>(pkt),
+            (IpAddr::V6(_), IpAddr::V6(_)) => self.lookup_in_af::<V6>(pkt),
+            _ => None,
+        }
+    }
+
+    fn lookup_in_af<F: Family>(&self, pkt: &PacketMeta) -> Option<ConnId> {
+        let key = InKey {
+            template: false,
+            proto: pkt.proto.number(),
+            caddr: F::from_ip(&pkt.saddr)?,
+            cport: pkt.sport,
+            vaddr: F::from_ip(&pkt.daddr)?,
+            vport: pkt.dport,
+        };
+        F::table(&self.conn)
+            .find_in(&key)
+            .map(|id| ConnId::new(F::AF, id))
+    }
+
+    /// The connection a server → client packet answers, without touching
+    /// it.
+    pub fn conn_lookup_out(&self, pkt: &PacketMeta) -> Option<ConnId> {
+        match (pkt.saddr, pkt.daddr) {
+            (IpAddr::V4(_), IpAddr::V4(_)) => self.lookup_out_af::<V4>(pkt),
+            (IpAddr::V6(_), IpAddr::V6(_)) => self.lookup_out_af::<V6>(pkt),
+            _ => None,
+        }
+    }
+
+    fn lookup_out_af<F: Family>(&self, pkt: &PacketMeta) -> Option<ConnId> {
+        let key = OutKey {
+            proto: pkt.proto.number(),
+            daddr: F::from_ip(&pkt.saddr)?,
+            dport: pkt.sport,
+            raddr: F::from_ip(&pkt.daddr)?,
+            rport: pkt.dport,
+        };
+        F::table(&self.conn)
+            .find_out(&key)
+            .map(|id| ConnId::new(F::AF, id))
+    }
+
     // --------------------------------------------------------- packets out
 
     /// A server → client packet (`ip_vs_out_hook`): find the NAT/FULLNAT
