@@ -6,16 +6,16 @@
 //!   matrix, ipvsadm's checks and exact error texts and exit codes;
 //! - [`addr`] and [`resolve`]: ipvsadm's number/address parsing and name
 //!   resolution over `/etc/hosts` and `/etc/services`;
-//! - [`format`]: every listing and the save format, byte for byte;
+//! - [`format`](mod@format): every listing and the save format, byte for byte;
 //! - [`errors`]: libipvs's per-operation error texts;
 //! - [`usage`]: `-h` / `-v`;
-//! - [`run`]: the whole program (including the atomic `-R`) over a backend.
+//! - [`run`](mod@run): the whole program (including the atomic `-R`) over a backend.
 //!
 //! The behaviour is ipvsadm 1.31's as observed on the real tool (reference §2,
 //! captures in `testdata/ipvsadm/golden/`). Deliberate differences, all opt-in
 //! or additive: `--fullnat` (FULLNAT forwarding, printed `FullNat` / saved
 //! `--fullnat`), `-S` also saves non-zero thresholds, `-R` is atomic and skips
-//! `#` comment lines (see [`run`]).
+//! `#` comment lines (see [`run`](mod@run) and `COMPAT.md`).
 
 pub mod addr;
 pub mod errors;
