@@ -109,6 +109,33 @@ fn dr_connection_ends_in_fin_wait() {
     assert_eq!(lab.ipvs.dest(d).unwrap().stats.counters.outpkts, 0);
 }
 
+/// Lab (6.1): a DR connection also matches packets from the VIP to its
+/// client (`ip_vs_conn_out_get` for non-NAT connections); such a reply is
+/// an OUTPUT event and clears `NOOUTPUT`, so the client's FIN then meets
+/// the INPUT table (CLOSE_WAIT, not FIN_WAIT).
+#[test]
+fn dr_reply_through_the_director_is_tracked() {
+    let mut lab = Lab::new();
+    lab.service(ServiceConfig::new(tcp_key(VIP.0, VIP.1)).with_scheduler("rr"));
+    let d = lab.dest(&tcp_key(VIP.0, VIP.1), "10.0.1.1", 80, FwdMethod::Route);
+    lab.fwd(syn(C1, VIP));
+    match lab.reply(rs_reply(VIP, C1, SYN | ACK)) {
+        OutVerdict::Forward(o) => assert_eq!((o.vaddr, o.caddr), (ip(VIP.0), ip(C1.0))),
+        v => panic!("{v:?}"),
+    }
+    assert_eq!(lab.conn(C1.1).flags & 0x80, 0, "NOOUTPUT cleared");
+    lab.fwd(ack(C1, VIP));
+    lab.fwd(fin(C1, VIP));
+    assert_eq!(lab.conn(C1.1).state_name(), "CLOSE_WAIT");
+    assert_eq!(lab.ipvs.dest(d).unwrap().stats.counters.outpkts, 1);
+    // A NAT connection is not matched that way.
+    let key = tcp_key(VIP.0, 81);
+    lab.service(ServiceConfig::new(key).with_scheduler("rr"));
+    lab.dest(&key, "10.0.1.1", 81, FwdMethod::Masq);
+    lab.fwd(syn(C1, (VIP.0, 81)));
+    assert_eq!(lab.reply(rs_reply((VIP.0, 81), C1, ACK)), OutVerdict::Pass);
+}
+
 #[test]
 fn only_syn_creates_tcp_connections_unless_sloppy() {
     let mut lab = Lab::new();

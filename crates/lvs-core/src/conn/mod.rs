@@ -30,7 +30,7 @@
 //!
 //! Where we differ: the kernel keeps one hash keyed by the client address
 //! and port and walks its chain for both directions; we keep a client-side
-//! and a reply-side index (see [`table`]). IPv4 and IPv6 have separate
+//! and a reply-side index (see `conn/table.rs`). IPv4 and IPv6 have separate
 //! tables with compact entries: **68 bytes per IPv4 entry** plus one
 //! 8-byte index bucket (two for NAT) at ≤ 3/4 load.
 

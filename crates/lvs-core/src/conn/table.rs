@@ -252,7 +252,10 @@ impl<F: Family> Slab<F> {
     }
 
     fn iter(&self) -> impl Iterator<Item = &Entry<F>> + '_ {
-        self.chunks.iter().flat_map(|c| c.iter()).take(self.len as usize)
+        self.chunks
+            .iter()
+            .flat_map(|c| c.iter())
+            .take(self.len as usize)
     }
 }
 
@@ -391,8 +394,7 @@ impl<F: Family> Table<F> {
     #[inline]
     pub fn find_in(&self, k: &InKey<F::Addr>) -> Option<u32> {
         let h = self.hash_in(k);
-        self.by_in
-            .find(h, |id| Self::in_key(&self.slab[id]) == *k)
+        self.by_in.find(h, |id| Self::in_key(&self.slab[id]) == *k)
     }
 
     /// Reply-side lookup.

@@ -50,10 +50,13 @@
 //! destination's when the packet hit the service port, else the packet's
 //! own (fwmark and port-0 services).
 //!
-//! [`Ipvs::conn_out`] (server → client, NAT/FULLNAT only): reply lookup by
-//! `<proto, saddr, sport, daddr, dport>`, `outpkts`/`outbytes`, OUTPUT
-//! state transition, timer re-arm. No connection → pass (`nat_icmp_send`
-//! is not modelled).
+//! [`Ipvs::conn_out`] (server → client): reply lookup by `<proto, saddr,
+//! sport, daddr, dport>` among NAT/FULLNAT connections, else — as the
+//! kernel's `ip_vs_conn_out_get` does — a DR/TUN/local connection whose
+//! `vaddr:vport → caddr:cport` the packet carries (a reply that passes the
+//! director: no rewriting, but counted, and its OUTPUT transition clears
+//! `NOOUTPUT`); `outpkts`/`outbytes`, OUTPUT state transition, timer
+//! re-arm. No connection → pass (`nat_icmp_send` is not modelled).
 //!
 //! Not modelled: the defense strategies (`drop_packet`, `drop_entry`,
 //! `amemthresh`; `secure_tcp` is), persistence engines (`--pe sip`),
@@ -982,8 +985,9 @@ impl Ipvs {
 
     // --------------------------------------------------------- packets out
 
-    /// A server → client packet (`ip_vs_out_hook`): find the NAT/FULLNAT
-    /// connection it answers, count it, run the OUTPUT state transition.
+    /// A server → client packet (`ip_vs_out_hook`): find the connection it
+    /// answers (NAT/FULLNAT by the real server's address, others by the
+    /// virtual address), count it, run the OUTPUT state transition.
     pub fn conn_out(&mut self, now: Time, pkt: &PacketMeta) -> OutVerdict {
         self.expire(now);
         match (pkt.saddr, pkt.daddr) {
@@ -1004,8 +1008,33 @@ impl Ipvs {
             raddr: daddr,
             rport: pkt.dport,
         };
-        let Some(id) = F::table(&self.conn).find_out(&key) else {
-            return OutVerdict::Pass;
+        let t = F::table(&self.conn);
+        let id = match t.find_out(&key) {
+            Some(id) => id,
+            None => {
+                // A connection that is not NATed also matches a packet from
+                // its virtual address and port to its client: a DR/TUN
+                // reply that passes the director (`ip_vs_conn_out_get`).
+                let as_in = InKey {
+                    template: false,
+                    proto: key.proto,
+                    caddr: daddr,
+                    cport: pkt.dport,
+                    vaddr: saddr,
+                    vport: pkt.sport,
+                };
+                match t.find_in(&as_in) {
+                    Some(id)
+                        if !matches!(
+                            t.get(id).flags & flags::FWD_MASK,
+                            flags::FWD_MASQ | flags::FWD_FULLNAT
+                        ) =>
+                    {
+                        id
+                    }
+                    _ => return OutVerdict::Pass,
+                }
+            }
         };
         let dest = F::table(&self.conn).get(id).dest;
         self.count(dest, pkt.len, false);
