@@ -21,6 +21,8 @@
 //!   an address change, since the address enters the pseudo-header sum as two
 //!   (IPv4) or eight (IPv6) 16-bit words. Changed fields must start at an even
 //!   offset of the checksummed data (all address and port fields do).
+//!   [`Delta`] sums several changes first and applies them in one step, so
+//!   a per-connection rewrite can be precomputed.
 //! - UDP's zero rule (RFC 768): over IPv4 a transmitted checksum of 0 means
 //!   "no checksum", so a computed 0 is sent as `0xffff` ([`udp_nonzero`]),
 //!   and a checksum of 0 is left untouched by updates (the kernel's
@@ -215,6 +217,82 @@ pub fn update_ipv4_addr(check: u16, old: Ipv4Addr, new: Ipv4Addr) -> u16 {
 #[inline]
 pub fn update_ipv6_addr(check: u16, old: &Ipv6Addr, new: &Ipv6Addr) -> u16 {
     update_bytes(check, &old.octets(), &new.octets())
+}
+
+/// A one's-complement difference `new - old` accumulated over several field
+/// changes, applied to a checksum in one step: `HC' = ~(~HC + Δ)`, RFC 1624
+/// eqn. 3 with the changes summed first. A rewrite that is the same for
+/// every packet of a connection (NAT address and port) can precompute its
+/// delta once; the same address delta serves the IPv4 header and the
+/// transport pseudo-header.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Delta(u32);
+
+impl Delta {
+    /// No change.
+    #[inline]
+    pub const fn new() -> Self {
+        Delta(0)
+    }
+
+    #[inline]
+    fn plus(self, x: u64) -> Self {
+        Delta(u32::from(fold(u64::from(self.0) + x)))
+    }
+
+    /// Adds a 16-bit field change.
+    #[inline]
+    pub fn change16(self, old: u16, new: u16) -> Self {
+        self.plus(u64::from(!old) + u64::from(new))
+    }
+
+    /// Adds a 32-bit field change.
+    #[inline]
+    pub fn change32(self, old: u32, new: u32) -> Self {
+        self.change16((old >> 16) as u16, (new >> 16) as u16)
+            .change16(old as u16, new as u16)
+    }
+
+    /// Adds a change of an even-aligned run of bytes (same lengths).
+    #[inline]
+    pub fn change_bytes(self, old: &[u8], new: &[u8]) -> Self {
+        self.plus(u64::from(!ones_sum(old)) + u64::from(ones_sum(new)))
+    }
+
+    /// Adds an IPv4 address change.
+    #[inline]
+    pub fn change_ipv4(self, old: Ipv4Addr, new: Ipv4Addr) -> Self {
+        self.change32(u32::from(old), u32::from(new))
+    }
+
+    /// Adds an IPv6 address change.
+    #[inline]
+    pub fn change_ipv6(self, old: &Ipv6Addr, new: &Ipv6Addr) -> Self {
+        self.change_bytes(&old.octets(), &new.octets())
+    }
+
+    /// Combines two deltas.
+    #[inline]
+    pub fn and(self, other: Delta) -> Self {
+        self.plus(u64::from(other.0))
+    }
+
+    /// Applies the delta to a checksum field value.
+    #[inline]
+    pub fn apply(self, check: u16) -> u16 {
+        !fold(u64::from(!check) + u64::from(self.0))
+    }
+
+    /// Applies the delta to a UDP checksum: 0 ("none") stays 0 and a result
+    /// of 0 becomes `0xffff`.
+    #[inline]
+    pub fn apply_udp(self, check: u16) -> u16 {
+        if check == 0 {
+            0
+        } else {
+            udp_nonzero(self.apply(check))
+        }
+    }
 }
 
 /// UDP transmits a computed checksum of 0 as `0xffff` (RFC 768), since 0

@@ -25,7 +25,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::checksum::{udp_nonzero, update_bytes, update16};
+use crate::checksum::Delta;
 use crate::error::{Error, Layer, Result, need};
 use crate::field::{get16, set16};
 use crate::ip::proto;
@@ -63,12 +63,12 @@ impl<A> Rewrite<A> {
     }
 }
 
-/// Applies the transport part: `addr_changes` are (old, new) byte pairs of
-/// the pseudo-header; `fragment` means the packet is a first fragment.
+/// Applies the transport part: `addr` is the pseudo-header address delta;
+/// `fragment` means the packet is a first fragment.
 fn rewrite_l4(
     protocol: u8,
     l4: &mut [u8],
-    addr_changes: &[(&[u8], &[u8])],
+    addr: Delta,
     src_port: Option<u16>,
     dst_port: Option<u16>,
     fragment: bool,
@@ -82,31 +82,22 @@ fn rewrite_l4(
                 (crate::udp::CHECKSUM_OFFSET, Layer::Udp)
             };
             need(layer, l4, off + 2)?;
-            let old = get16(l4, off);
-            if protocol == proto::UDP && old == 0 {
-                // No checksum: nothing to keep in step.
-            } else {
-                let mut c = old;
-                for (o, n) in addr_changes {
-                    c = update_bytes(c, o, n);
-                }
-                if let Some(p) = src_port {
-                    c = update16(c, get16(l4, 0), p);
-                }
-                if let Some(p) = dst_port {
-                    c = update16(c, get16(l4, 2), p);
-                }
-                if protocol == proto::UDP {
-                    c = udp_nonzero(c);
-                }
-                set16(l4, off, c);
-            }
+            let mut d = addr;
             if let Some(p) = src_port {
+                d = d.change16(get16(l4, 0), p);
                 set16(l4, 0, p);
             }
             if let Some(p) = dst_port {
+                d = d.change16(get16(l4, 2), p);
                 set16(l4, 2, p);
             }
+            let old = get16(l4, off);
+            let c = if protocol == proto::TCP {
+                d.apply(old)
+            } else {
+                d.apply_udp(old)
+            };
+            set16(l4, off, c);
             Ok(())
         }
         proto::SCTP => {
@@ -135,10 +126,7 @@ fn rewrite_l4(
         }),
         proto::ICMPV6 => {
             need(Layer::Icmpv6, l4, 4)?;
-            let mut c = get16(l4, 2);
-            for (o, n) in addr_changes {
-                c = update_bytes(c, o, n);
-            }
+            let c = addr.apply(get16(l4, 2));
             set16(l4, 2, c);
             Ok(())
         }
@@ -149,45 +137,40 @@ fn rewrite_l4(
 /// Rewrites an IPv4 packet in place (see the module docs).
 pub fn rewrite_ipv4(packet: &mut [u8], rw: &Rewrite<Ipv4Addr>) -> Result<()> {
     let mut ip = Ipv4Packet::new_checked(packet)?;
-    let (old_src, old_dst) = (ip.src(), ip.dst());
     let protocol = ip.protocol();
-    let has_l4 = ip.has_transport_header();
-    let fragment = ip.is_fragment();
-    if !has_l4 || protocol == proto::ICMP {
-        if rw.has_ports() && protocol == proto::ICMP {
-            return Err(Error::Unsupported {
-                layer: Layer::Icmpv4,
-                what: "port rewrite for a protocol without ports",
-            });
-        }
-    } else {
-        let (so, sn) = (old_src.octets(), rw.src.map(|a| a.octets()));
-        let (dso, dsn) = (old_dst.octets(), rw.dst.map(|a| a.octets()));
-        let mut changes: [(&[u8], &[u8]); 2] = [(&[], &[]); 2];
-        let mut n = 0;
-        if let Some(s) = sn.as_ref() {
-            changes[n] = (&so, s);
-            n += 1;
-        }
-        if let Some(d) = dsn.as_ref() {
-            changes[n] = (&dso, d);
-            n += 1;
-        }
+    let mut addr = Delta::new();
+    if let Some(a) = rw.src {
+        addr = addr.change_ipv4(ip.src(), a);
+    }
+    if let Some(a) = rw.dst {
+        addr = addr.change_ipv4(ip.dst(), a);
+    }
+    if protocol == proto::ICMP && rw.has_ports() {
+        return Err(Error::Unsupported {
+            layer: Layer::Icmpv4,
+            what: "port rewrite for a protocol without ports",
+        });
+    }
+    if ip.has_transport_header() && protocol != proto::ICMP {
+        let fragment = ip.is_fragment();
         rewrite_l4(
             protocol,
             ip.payload_mut(),
-            &changes[..n],
+            addr,
             rw.src_port,
             rw.dst_port,
             fragment,
         )?;
     }
+    let b = ip.into_inner();
     if let Some(a) = rw.src {
-        ip.set_src(a);
+        b[12..16].copy_from_slice(&a.octets());
     }
     if let Some(a) = rw.dst {
-        ip.set_dst(a);
+        b[16..20].copy_from_slice(&a.octets());
     }
+    let c = addr.apply(get16(b, 10));
+    set16(b, 10, c);
     Ok(())
 }
 
@@ -195,25 +178,19 @@ pub fn rewrite_ipv4(packet: &mut [u8], rw: &Rewrite<Ipv4Addr>) -> Result<()> {
 pub fn rewrite_ipv6(packet: &mut [u8], rw: &Rewrite<Ipv6Addr>) -> Result<()> {
     let mut ip = Ipv6Packet::new_checked(packet)?;
     let ul = ip.upper_layer()?;
-    let (old_src, old_dst) = (ip.src(), ip.dst());
+    let mut addr = Delta::new();
+    if let Some(a) = rw.src {
+        addr = addr.change_ipv6(&ip.src(), &a);
+    }
+    if let Some(a) = rw.dst {
+        addr = addr.change_ipv6(&ip.dst(), &a);
+    }
     if ul.has_transport_header() {
-        let (so, sn) = (old_src.octets(), rw.src.map(|a| a.octets()));
-        let (dso, dsn) = (old_dst.octets(), rw.dst.map(|a| a.octets()));
-        let mut changes: [(&[u8], &[u8]); 2] = [(&[], &[]); 2];
-        let mut n = 0;
-        if let Some(s) = sn.as_ref() {
-            changes[n] = (&so, s);
-            n += 1;
-        }
-        if let Some(d) = dsn.as_ref() {
-            changes[n] = (&dso, d);
-            n += 1;
-        }
         let off = ul.offset - crate::ipv6::HEADER_LEN;
         rewrite_l4(
             ul.protocol,
             &mut ip.payload_mut()[off..],
-            &changes[..n],
+            addr,
             rw.src_port,
             rw.dst_port,
             ul.fragment.is_some(),

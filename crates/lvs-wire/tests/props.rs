@@ -314,6 +314,35 @@ proptest! {
     }
 
     #[test]
+    fn delta_equals_sequential_updates_and_recompute(
+        data in proptest::collection::vec(any::<u8>(), 40..200),
+        changes in proptest::collection::vec((any::<usize>(), any::<u16>()), 1..8),
+    ) {
+        let mut p = vec![0u8, 0];
+        p.extend(&data);
+        if p.len() % 2 == 1 {
+            p.push(0);
+        }
+        let c0 = ref_checksum(&[&p]);
+        p[..2].copy_from_slice(&c0.to_be_bytes());
+        let words = p.len() / 2 - 1;
+        let mut delta = checksum::Delta::new();
+        let mut seq = c0;
+        for (at, new) in changes {
+            let at = 2 + (at % words) * 2;
+            let old = u16::from_be_bytes([p[at], p[at + 1]]);
+            delta = delta.change16(old, new);
+            seq = checksum::update16(seq, old, new);
+            p[at..at + 2].copy_from_slice(&new.to_be_bytes());
+        }
+        let mut z = p.clone();
+        z[..2].fill(0);
+        let full = ref_checksum(&[&z]);
+        prop_assert_eq!(delta.apply(c0), full);
+        prop_assert_eq!(seq, full);
+    }
+
+    #[test]
     fn crc32c_matches_bitwise(data in proptest::collection::vec(any::<u8>(), 0..2000)) {
         prop_assert_eq!(lvs_wire::crc32c::crc32c(&data), ref_crc32c(&data));
     }
