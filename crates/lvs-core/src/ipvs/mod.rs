@@ -83,7 +83,8 @@ fn validate_dest(svc: &ServiceConfig, d: &DestConfig) -> Result<()> {
     if d.weight < 0 {
         return Err(Error::Range("weight"));
     }
-    if d.u_threshold != 0 && d.l_threshold > d.u_threshold {
+    // The kernel refuses this even when the upper threshold is 0 (checked on 6.1).
+    if d.l_threshold > d.u_threshold {
         return Err(Error::Range("lower threshold above upper threshold"));
     }
     let tunnel = match d.fwd {
