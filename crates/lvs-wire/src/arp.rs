@@ -3,7 +3,7 @@
 //! Contract: [`ArpPacket::new_checked`] accepts 28 bytes or more with
 //! hardware type 1, protocol type `0x0800`, lengths 6 and 4, and reports
 //! anything else as [`Error::Unsupported`]. Bytes past 28 (Ethernet padding)
-//! are ignored. [`write`] builds requests and replies (gratuitous ARP is a
+//! are ignored. [`write()`] builds requests and replies (gratuitous ARP is a
 //! request whose sender and target IP are equal).
 
 use std::net::Ipv4Addr;

@@ -130,6 +130,8 @@ pub fn mutators(data: &mut [u8], knobs: &[u8]) -> usize {
         dst_port: on(10).then_some(k16(11)),
     };
     n += count(&nat::rewrite_ipv6(data, &rw6));
+    n += count(&nat::rewrite_icmpv4_error(data, &rw4));
+    n += count(&nat::rewrite_icmpv6_error(data, &a6, &a6, &rw6));
     if let Ok(mut ip) = Ipv4Packet::new_checked(&mut *data) {
         ip.decrement_ttl();
         ip.set_tos(k(12));

@@ -18,6 +18,13 @@
 //! - non-first fragments carry no transport header: only addresses change;
 //! - a port change on a protocol without ports is [`Error::Unsupported`].
 //!
+//! ICMP errors about a connection ([`rewrite_icmpv4_error`],
+//! [`rewrite_icmpv6_error`]) are translated as the kernel's `ip_vs_nat_icmp`
+//! / `ip_vs_nat_icmp_v6` do: the quoted packet's addresses (its IPv4 header
+//! checksum recomputed) and ports (when quoted) change, the quoted transport
+//! checksum is left as it is, and the ICMP checksum is recomputed over the
+//! whole message.
+//!
 //! On error the packet may be partly rewritten only when the error comes
 //! from the transport layer after the IP header was validated; callers drop
 //! the packet then. With an IPv6 routing header the pseudo-header uses the
@@ -28,6 +35,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use crate::checksum::Delta;
 use crate::error::{Error, Layer, Result, need};
 use crate::field::{get16, set16};
+use crate::icmp::Icmpv4Packet;
+use crate::icmpv6::Icmpv6Packet;
 use crate::ip::proto;
 use crate::ipv4::Ipv4Packet;
 use crate::ipv6::Ipv6Packet;
@@ -202,5 +211,88 @@ pub fn rewrite_ipv6(packet: &mut [u8], rw: &Rewrite<Ipv6Addr>) -> Result<()> {
     if let Some(a) = rw.dst {
         ip.set_dst(&a);
     }
+    Ok(())
+}
+
+/// Rewrites the ports of a quoted transport header if it carries ports and
+/// at least their four bytes were quoted.
+fn rewrite_quoted_ports(protocol: u8, l4: &mut [u8], rw_sp: Option<u16>, rw_dp: Option<u16>) {
+    if !matches!(protocol, proto::TCP | proto::UDP | proto::SCTP) || l4.len() < 4 {
+        return;
+    }
+    if let Some(p) = rw_sp {
+        set16(l4, 0, p);
+    }
+    if let Some(p) = rw_dp {
+        set16(l4, 2, p);
+    }
+}
+
+/// Translates an ICMP error (the ICMP message, from its type byte): the
+/// quoted IPv4 packet gets `quote`'s addresses and ports, its header
+/// checksum is recomputed, and so is the ICMP checksum.
+pub fn rewrite_icmpv4_error(icmp: &mut [u8], quote: &Rewrite<Ipv4Addr>) -> Result<()> {
+    let mut m = Icmpv4Packet::new_checked(&mut *icmp)?;
+    if !m.is_error() {
+        return Err(Error::Unsupported {
+            layer: Layer::Icmpv4,
+            what: "translation of a non-error message",
+        });
+    }
+    {
+        let mut q = Ipv4Packet::new_truncated(m.payload_mut())?;
+        if let Some(a) = quote.src {
+            q.set_src(a);
+        }
+        if let Some(a) = quote.dst {
+            q.set_dst(a);
+        }
+        q.fill_checksum();
+        let protocol = q.protocol();
+        if q.has_transport_header() {
+            rewrite_quoted_ports(protocol, q.payload_mut(), quote.src_port, quote.dst_port);
+        }
+    }
+    m.fill_checksum();
+    Ok(())
+}
+
+/// Translates an ICMPv6 error (the message, from its type byte) travelling
+/// from `src` to `dst` (the outer addresses after any rewrite of the outer
+/// header): the quoted IPv6 packet gets `quote`'s addresses and ports, and
+/// the ICMPv6 checksum is recomputed.
+pub fn rewrite_icmpv6_error(
+    icmp: &mut [u8],
+    src: &Ipv6Addr,
+    dst: &Ipv6Addr,
+    quote: &Rewrite<Ipv6Addr>,
+) -> Result<()> {
+    let mut m = Icmpv6Packet::new_checked(&mut *icmp)?;
+    if !m.is_error() {
+        return Err(Error::Unsupported {
+            layer: Layer::Icmpv6,
+            what: "translation of a non-error message",
+        });
+    }
+    {
+        let mut q = Ipv6Packet::new_truncated(m.payload_mut())?;
+        let ul = q.upper_layer()?;
+        if let Some(a) = quote.src {
+            q.set_src(&a);
+        }
+        if let Some(a) = quote.dst {
+            q.set_dst(&a);
+        }
+        if ul.has_transport_header() {
+            let off = ul.offset - crate::ipv6::HEADER_LEN;
+            rewrite_quoted_ports(
+                ul.protocol,
+                &mut q.payload_mut()[off..],
+                quote.src_port,
+                quote.dst_port,
+            );
+        }
+    }
+    m.fill_checksum(src, dst);
     Ok(())
 }

@@ -343,6 +343,74 @@ proptest! {
     }
 
     #[test]
+    fn icmp_error_translation_matches_by_hand(
+        s in spec(),
+        new_src in any::<[u8; 16]>(),
+        new_dst in any::<[u8; 16]>(),
+        ports in any::<(u16, u16)>(),
+        which in 0u8..16,
+    ) {
+        let b = build(&s);
+        let alen = if b.v6 { 16 } else { 4 };
+        let src = (which & 1 != 0).then_some(&new_src[..alen]);
+        let dst = (which & 2 != 0).then_some(&new_dst[..alen]);
+        let sp = (which & 4 != 0).then_some(ports.0);
+        let dp = (which & 8 != 0).then_some(ports.1);
+        let mut out = vec![0u8; 1400];
+        if b.v6 {
+            let (o_src, o_dst): (Ipv6Addr, Ipv6Addr) = ("2001:db8::9".parse().unwrap(), "2001:db8::a".parse().unwrap());
+            let n = icmpv6::write_error(&mut out, &o_src, &o_dst, 1, 4, 0, &b.bytes).unwrap();
+            let mut got = out[..n].to_vec();
+            let rw = Rewrite {
+                src: src.map(|a| Ipv6Addr::from(<[u8; 16]>::try_from(a).unwrap())),
+                dst: dst.map(|a| Ipv6Addr::from(<[u8; 16]>::try_from(a).unwrap())),
+                src_port: sp,
+                dst_port: dp,
+            };
+            nat::rewrite_icmpv6_error(&mut got, &o_src, &o_dst, &rw).unwrap();
+            // By hand: patch the quote, then the ICMPv6 checksum by the book.
+            let mut want = out[..n].to_vec();
+            let q = 8;
+            if let Some(a) = src { want[q + 8..q + 24].copy_from_slice(a); }
+            if let Some(a) = dst { want[q + 24..q + 40].copy_from_slice(a); }
+            if has_ports(b.proto) {
+                if let Some(p) = sp { want[q + b.l4..q + b.l4 + 2].copy_from_slice(&p.to_be_bytes()); }
+                if let Some(p) = dp { want[q + b.l4 + 2..q + b.l4 + 4].copy_from_slice(&p.to_be_bytes()); }
+            }
+            want[2..4].fill(0);
+            let ph = common::pseudo6(o_src.octets(), o_dst.octets(), 58, n);
+            let c = ref_checksum(&[&ph, &want]);
+            want[2..4].copy_from_slice(&c.to_be_bytes());
+            prop_assert_eq!(got, want);
+        } else {
+            let n = icmp::write_error(&mut out, 3, 3, 0, &b.bytes).unwrap();
+            let mut got = out[..n].to_vec();
+            let rw = Rewrite {
+                src: src.map(|a| Ipv4Addr::from(<[u8; 4]>::try_from(a).unwrap())),
+                dst: dst.map(|a| Ipv4Addr::from(<[u8; 4]>::try_from(a).unwrap())),
+                src_port: sp,
+                dst_port: dp,
+            };
+            nat::rewrite_icmpv4_error(&mut got, &rw).unwrap();
+            let mut want = out[..n].to_vec();
+            let q = 8;
+            if let Some(a) = src { want[q + 12..q + 16].copy_from_slice(a); }
+            if let Some(a) = dst { want[q + 16..q + 20].copy_from_slice(a); }
+            want[q + 10..q + 12].fill(0);
+            let hc = ref_checksum(&[&want[q..q + b.l4]]);
+            want[q + 10..q + 12].copy_from_slice(&hc.to_be_bytes());
+            if has_ports(b.proto) && n >= q + b.l4 + 4 {
+                if let Some(p) = sp { want[q + b.l4..q + b.l4 + 2].copy_from_slice(&p.to_be_bytes()); }
+                if let Some(p) = dp { want[q + b.l4 + 2..q + b.l4 + 4].copy_from_slice(&p.to_be_bytes()); }
+            }
+            want[2..4].fill(0);
+            let c = ref_checksum(&[&want]);
+            want[2..4].copy_from_slice(&c.to_be_bytes());
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
     fn crc32c_matches_bitwise(data in proptest::collection::vec(any::<u8>(), 0..2000)) {
         prop_assert_eq!(lvs_wire::crc32c::crc32c(&data), ref_crc32c(&data));
     }
