@@ -59,6 +59,9 @@ pub struct Options {
     pub random_seed: u64,
     /// Most files open at once through nested includes.
     pub max_include_depth: usize,
+    /// Most file openings in total (includes can branch: a file including
+    /// two files that include it again would otherwise grow exponentially).
+    pub max_files: usize,
     /// Most lines produced by `~SEQ`/`~LST` replays and multi-line
     /// definitions, in total.
     pub max_replayed_lines: usize,
@@ -72,6 +75,7 @@ impl Default for Options {
             config_id: None,
             random_seed: 0,
             max_include_depth: 32,
+            max_files: 4096,
             max_replayed_lines: 1_000_000,
             max_line_len: 1 << 20,
         }
@@ -106,7 +110,8 @@ pub struct Report {
     pub config: Option<Config>,
     /// Warnings and errors, in the order found.
     pub diagnostics: Vec<Diagnostic>,
-    /// Every file read (the root first, then includes in reading order).
+    /// Every file read, in the order opened (the root first; all matches of
+    /// an include pattern are opened when its line is read).
     pub files: Vec<PathBuf>,
 }
 

@@ -201,6 +201,17 @@ impl<'a> Preprocessor<'a> {
     }
 
     fn open_file(&mut self, path: &Path, at: &Location) -> bool {
+        match self.read_file(path, at) {
+            Some(frame) => {
+                self.stack.push(frame);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Read a file into a frame (recorded in [`Preprocessed::files`]).
+    fn read_file(&mut self, path: &Path, at: &Location) -> Option<Frame> {
         match self.fs.read(path) {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes);
@@ -213,13 +224,12 @@ impl<'a> Preprocessor<'a> {
                 }
                 let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
                 self.out.files.push(path.to_path_buf());
-                self.stack.push(Frame::File {
+                Some(Frame::File {
                     file: Arc::from(path),
                     dir,
                     lines,
                     next: 0,
-                });
-                true
+                })
             }
             Err(e) => {
                 self.diags.push(
@@ -230,7 +240,7 @@ impl<'a> Preprocessor<'a> {
                     )
                     .with_text(path.display().to_string()),
                 );
-                false
+                None
             }
         }
     }
@@ -507,6 +517,18 @@ impl<'a> Preprocessor<'a> {
     }
 
     fn include(&mut self, pattern: &str, at: &Location) {
+        if self.out.files.len() >= self.opts.max_files {
+            self.diags.error(
+                DiagKind::Limit,
+                at,
+                format!(
+                    "include `{pattern}`: more than {} files opened (include loop?)",
+                    self.opts.max_files
+                ),
+                pattern,
+            );
+            return;
+        }
         if self.file_depth() >= self.opts.max_include_depth {
             self.diags.error(
                 DiagKind::Limit,
@@ -543,9 +565,24 @@ impl<'a> Preprocessor<'a> {
             return;
         }
         // Push in reverse so the first match is read first.
-        for path in matches.iter().rev() {
-            self.open_file(path, at);
+        let room = self.opts.max_files.saturating_sub(self.out.files.len());
+        if matches.len() > room {
+            self.diags.error(
+                DiagKind::Limit,
+                at,
+                format!(
+                    "include `{pattern}`: more than {} files opened (include loop?)",
+                    self.opts.max_files
+                ),
+                pattern,
+            );
         }
+        let frames: Vec<Frame> = matches
+            .iter()
+            .take(room)
+            .filter_map(|p| self.read_file(p, at))
+            .collect();
+        self.stack.extend(frames.into_iter().rev());
     }
 
     /// Handle `~SEQ(...)` / `~SEQx(...)` / `~LST(...)`.

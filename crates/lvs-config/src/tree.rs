@@ -75,12 +75,21 @@ pub(crate) fn build(lines: &[LogicalLine], diags: &mut Diags) -> Block {
         let toks = match words::lex(&line.text) {
             Ok(t) => t,
             Err(words::Unmatched(at)) => {
-                diags.error(
-                    DiagKind::Syntax,
-                    &line.loc(at),
-                    "unmatched quote: `\"` is never closed".to_owned(),
-                    &line.text,
-                );
+                // The preprocessor already reports a quote left open on a
+                // physical line; only report quotes that substitution made.
+                let known = diags.list.iter().rev().take(16).any(|d| {
+                    d.kind == DiagKind::Syntax
+                        && d.location.line == line.line
+                        && d.location.file == line.file
+                });
+                if !known {
+                    diags.error(
+                        DiagKind::Syntax,
+                        &line.loc(at),
+                        "unmatched quote: `\"` is never closed".to_owned(),
+                        &line.text,
+                    );
+                }
                 let prefix: String = line.text.chars().take(at).collect();
                 words::lex(&prefix).unwrap_or_default()
             }

@@ -467,6 +467,29 @@ fn include_loop_is_stopped() {
 }
 
 #[test]
+fn branching_include_loop_is_bounded_by_the_file_count() {
+    // Each file includes two files that include it again: without a total
+    // bound the work would double at every level of the depth limit.
+    let fs = MemFs::new()
+        .with("/k/k.conf", "include {a,b}.inc\n")
+        .with("/k/a.inc", "a\ninclude {a,b}.inc\n")
+        .with("/k/b.inc", "b\ninclude {a,b}.inc\n");
+    let opts = Options {
+        max_files: 50,
+        ..Options::default()
+    };
+    let (lines, diags) = run(&fs, "/k/k.conf", &opts);
+    assert_eq!(lines.len(), 49);
+    assert!(diags.iter().all(|d| d.kind == DiagKind::Limit));
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.message.contains("more than 50 files opened")),
+        "{diags:?}"
+    );
+}
+
+#[test]
 fn self_referencing_definition_is_an_error_not_a_hang() {
     let e = errors("$A=x$A\nvalue $A\n");
     assert_eq!(e.len(), 1);
