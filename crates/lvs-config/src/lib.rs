@@ -19,11 +19,11 @@
 //!
 //! Pipeline (keepalived 2.2.7 semantics, checked against the real program in
 //! the IPVS lab VM; see each module):
-//! 1. [`preprocess`](crate::preprocess): comments, `@id` conditionals,
+//! 1. `preprocess`: comments, `@id` conditionals,
 //!    `$NAME=value` definitions (multi-line with `\`), `$NAME`/`${NAME}`
 //!    expansion, `~SEQ`/`~SEQx`/`~LST` replays, `include` globs relative to
 //!    the including file. Every logical line keeps its file and line.
-//! 2. [`tree`](crate::tree): words and quoted strings, `{`/`}` anywhere on a
+//! 2. `tree`: words and quoted strings, `{`/`}` anywhere on a
 //!    line, into statements and blocks.
 //! 3. `parse`: blocks to the typed [`Config`] (`global_defs`,
 //!    `virtual_server_group`, `virtual_server`, `real_server`, the checkers,

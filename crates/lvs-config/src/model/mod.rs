@@ -72,9 +72,10 @@ pub struct SslConfig {
 /// A command to run: notify scripts, `misc_path`, `vrrp_script`'s `script`,
 /// `quorum_up`/`quorum_down`.
 ///
-/// keepalived splits the command string again with shell-like rules (see
-/// [`crate::words`] docs): `"/bin/check.sh 'a b' c"` runs `/bin/check.sh` with
-/// arguments `a b` and `c`. It never goes through a shell.
+/// keepalived splits the command string again with shell-like rules (single
+/// and double quotes, backslash escapes everywhere): `"/bin/check.sh 'a b'
+/// c"` runs `/bin/check.sh` with arguments `a b` and `c`. It never goes
+/// through a shell.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Script {
     /// Program and arguments (never empty).
