@@ -10,7 +10,7 @@
 //! which real server took each connection, then `ipvsadm -Ln`,
 //! `ipvsadm -Ln --stats` and `ipvsadm -Lnc`.
 
-use std::io::{BufReader, Write};
+use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 
 use anyhow::{Context, Result, bail};
@@ -19,8 +19,6 @@ use lvs_core::conn::tcp::flags::{ACK, FIN, SYN};
 use lvs_core::conn::{InVerdict, OutVerdict, PacketMeta};
 use lvs_core::sched::XorShiftRandom;
 use lvs_core::{Protocol, Time};
-use lvs_ipvsadm::{Backend, ConnectError, Io, NoNames, RunOptions, TransportError};
-use lvs_proto::{Info, Request, Response};
 
 /// Seed 000 §1 (NAT, wrr, weights 2 and 3), as `ipvsadm -Sn` prints it.
 const DEFAULT_CONFIG: &str = "\
@@ -31,55 +29,17 @@ const DEFAULT_CONFIG: &str = "\
 
 const USAGE: &str = "usage: lvs-demo [--config FILE] [--clients N]";
 
-/// The control handler reached in process, as `lvsadm` reaches `lvsd`.
-struct InProcess<'a> {
-    control: &'a mut Control,
-    now: Time,
-}
-
-impl Backend for InProcess<'_> {
-    fn connect(&mut self) -> Result<Info, ConnectError> {
-        match self.control.handle(self.now, Request::GetInfo) {
-            Response::Info(i) => Ok(i),
-            other => Err(ConnectError::Unavailable(format!(
-                "unexpected answer {other:?}"
-            ))),
-        }
-    }
-    fn call(&mut self, req: Request) -> Result<Response, TransportError> {
-        Ok(self.control.handle(self.now, req))
-    }
-}
-
 /// Runs one ipvsadm command line against the control handler.
 fn ipvsadm(control: &mut Control, now: Time, args: &[&str], stdin: &str) -> Result<String> {
-    let argv: Vec<String> = std::iter::once("ipvsadm")
-        .chain(args.iter().copied())
-        .map(String::from)
-        .collect();
-    let mut input = BufReader::new(stdin.as_bytes());
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let mut io = Io {
-        stdin: &mut input,
-        stdout: &mut out,
-        stderr: &mut err,
-    };
-    let mut backend = InProcess { control, now };
-    let rc = lvs_ipvsadm::run(
-        &argv,
-        &mut io,
-        &mut backend,
-        &NoNames,
-        RunOptions::default(),
-    );
+    let (rc, out, err) = lvs_control::run_ipvsadm(control, now, args, stdin);
     if rc != 0 {
         bail!(
             "ipvsadm {} failed ({rc}): {}",
             args.join(" "),
-            String::from_utf8_lossy(&err).trim_end()
+            err.trim_end()
         );
     }
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    Ok(out)
 }
 
 struct Args {

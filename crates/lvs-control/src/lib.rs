@@ -490,5 +490,58 @@ fn conn_entry(c: &ConnInfo, now: Time) -> ConnEntry {
     }
 }
 
+/// Runs one `ipvsadm` invocation (`args`, without the program name) against
+/// `control` in process, feeding `stdin` to `-R`; returns the exit status,
+/// standard output and standard error. This is what `lvsadm` does over the
+/// socket, without the socket: the demonstration program and tests use it.
+pub fn run_ipvsadm(
+    control: &mut Control,
+    now: Time,
+    args: &[&str],
+    stdin: &str,
+) -> (i32, String, String) {
+    struct InProcess<'a> {
+        control: &'a mut Control,
+        now: Time,
+    }
+    impl lvs_ipvsadm::Backend for InProcess<'_> {
+        fn connect(&mut self) -> Result<Info, lvs_ipvsadm::ConnectError> {
+            match self.control.handle(self.now, Request::GetInfo) {
+                Response::Info(i) => Ok(i),
+                other => Err(lvs_ipvsadm::ConnectError::Unavailable(format!(
+                    "unexpected answer {other:?}"
+                ))),
+            }
+        }
+        fn call(&mut self, req: Request) -> Result<Response, lvs_ipvsadm::TransportError> {
+            Ok(self.control.handle(self.now, req))
+        }
+    }
+    let argv: Vec<String> = std::iter::once("ipvsadm")
+        .chain(args.iter().copied())
+        .map(String::from)
+        .collect();
+    let mut input = stdin.as_bytes();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut io = lvs_ipvsadm::Io {
+        stdin: &mut input,
+        stdout: &mut out,
+        stderr: &mut err,
+    };
+    let mut backend = InProcess { control, now };
+    let rc = lvs_ipvsadm::run(
+        &argv,
+        &mut io,
+        &mut backend,
+        &lvs_ipvsadm::NoNames,
+        lvs_ipvsadm::RunOptions::default(),
+    );
+    (
+        rc,
+        String::from_utf8_lossy(&out).into_owned(),
+        String::from_utf8_lossy(&err).into_owned(),
+    )
+}
+
 #[cfg(test)]
 mod tests;

@@ -6,52 +6,12 @@ use std::net::{IpAddr, Ipv4Addr};
 
 use lvs_core::conn::PacketMeta;
 use lvs_core::sched::XorShiftRandom;
-use lvs_ipvsadm::{Backend, ConnectError, Io, NoNames, RunOptions, TransportError};
-use lvs_proto::{Info, Request, Response};
 
 use super::*;
 
-struct InProcess<'a> {
-    control: &'a mut Control,
-    now: Time,
-}
-
-impl Backend for InProcess<'_> {
-    fn connect(&mut self) -> Result<Info, ConnectError> {
-        match self.control.handle(self.now, Request::GetInfo) {
-            Response::Info(i) => Ok(i),
-            other => Err(ConnectError::Unavailable(format!("{other:?}"))),
-        }
-    }
-    fn call(&mut self, req: Request) -> Result<Response, TransportError> {
-        Ok(self.control.handle(self.now, req))
-    }
-}
-
-/// Runs `ipvsadm ARGS` (split on blanks) with `stdin`; returns (status, stdout, stderr).
 fn ipvsadm_in(control: &mut Control, now: Time, args: &str, stdin: &str) -> (i32, String, String) {
-    let mut argv = vec!["ipvsadm".to_owned()];
-    argv.extend(args.split_whitespace().map(str::to_owned));
-    let mut input = stdin.as_bytes();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let mut io = Io {
-        stdin: &mut input,
-        stdout: &mut out,
-        stderr: &mut err,
-    };
-    let mut backend = InProcess { control, now };
-    let rc = lvs_ipvsadm::run(
-        &argv,
-        &mut io,
-        &mut backend,
-        &NoNames,
-        RunOptions::default(),
-    );
-    (
-        rc,
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    )
+    let argv: Vec<&str> = args.split_whitespace().collect();
+    run_ipvsadm(control, now, &argv, stdin)
 }
 
 fn ipvsadm(control: &mut Control, args: &str) -> (i32, String, String) {
