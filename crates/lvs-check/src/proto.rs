@@ -1,0 +1,1 @@
+//! Pure protocol pieces of the checkers (filled in by the next commit).

@@ -1,0 +1,1 @@
+//! tokio runners of the checkers (filled in by the next commit).
