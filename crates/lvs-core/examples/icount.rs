@@ -24,12 +24,23 @@ fn main() {
         std::process::exit(2);
     };
     let vip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1));
-    let key = ServiceKey::Addr { proto: Protocol::Tcp, addr: vip, port: 80 };
+    let key = ServiceKey::Addr {
+        proto: Protocol::Tcp,
+        addr: vip,
+        port: 80,
+    };
     let mut ipvs = Ipvs::new();
     ipvs.sched_params.mh_table_size = 65521;
-    let flags = if name == "sh" || name == "mh" { ServiceFlags::SCHED1 } else { 0 };
-    let Ok(svc) = ipvs.add_service(ServiceConfig::new(key).with_scheduler(name).with_flags(flags))
-    else {
+    let flags = if name == "sh" || name == "mh" {
+        ServiceFlags::SCHED1
+    } else {
+        0
+    };
+    let Ok(svc) = ipvs.add_service(
+        ServiceConfig::new(key)
+            .with_scheduler(name)
+            .with_flags(flags),
+    ) else {
         eprintln!("unknown scheduler {name}");
         std::process::exit(2);
     };
