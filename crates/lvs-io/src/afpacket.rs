@@ -1,0 +1,144 @@
+//! AF_PACKET fallback backend (plain `recv`/`send` on a `SOCK_RAW` packet socket bound to one
+//! interface), for kernels or drivers without AF_XDP.
+//!
+//! Unlike AF_XDP, an AF_PACKET socket receives a *copy*: the kernel stack still sees every
+//! frame, so a daemon using this backend must keep the kernel from answering service traffic
+//! itself. Buffers are preallocated (`batch` frames of [`MAX_FRAME`] bytes): no allocation per
+//! packet. Our own transmissions are not looped back (`PACKET_IGNORE_OUTGOING`).
+#![allow(unsafe_code)]
+
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+
+use crate::sys;
+use crate::{Action, IoError, PacketIo};
+
+/// Largest frame handled (Ethernet MTU 1500 + headers, with room for two VLAN tags).
+pub const MAX_FRAME: usize = 2048;
+
+const PACKET_IGNORE_OUTGOING: i32 = 23;
+
+/// An AF_PACKET socket bound to one interface.
+#[derive(Debug)]
+pub struct PacketSocket {
+    fd: OwnedFd,
+    buf: Vec<u8>,
+}
+
+impl PacketSocket {
+    /// Opens and binds to `ifindex` in the calling thread's namespace.
+    pub fn bind(ifindex: u32) -> Result<Self, IoError> {
+        let proto = (libc::ETH_P_ALL as u16).to_be();
+        let fd = sys::socket(
+            libc::AF_PACKET,
+            libc::SOCK_RAW | libc::SOCK_NONBLOCK,
+            i32::from(proto),
+        )?;
+        let one: i32 = 1;
+        sys::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_PACKET,
+            PACKET_IGNORE_OUTGOING,
+            &one,
+            "PACKET_IGNORE_OUTGOING",
+        )?;
+        let sll = libc::sockaddr_ll {
+            sll_family: libc::AF_PACKET as u16,
+            sll_protocol: proto,
+            sll_ifindex: i32::try_from(ifindex).map_err(|_| IoError::Invalid("ifindex"))?,
+            sll_hatype: 0,
+            sll_pkttype: 0,
+            sll_halen: 0,
+            sll_addr: [0; 8],
+        };
+        sys::bind(fd.as_raw_fd(), &sll, "bind(AF_PACKET)")?;
+        Ok(Self {
+            fd,
+            buf: vec![0; MAX_FRAME],
+        })
+    }
+
+    fn recv_one(&mut self) -> Result<Option<usize>, IoError> {
+        // SAFETY: buf is a live, writable buffer of buf.len() bytes for the call.
+        let n = unsafe {
+            libc::recv(
+                self.fd.as_raw_fd(),
+                self.buf.as_mut_ptr().cast(),
+                self.buf.len(),
+                libc::MSG_DONTWAIT | libc::MSG_TRUNC,
+            )
+        };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            return match e.raw_os_error() {
+                Some(libc::EAGAIN | libc::EINTR) => Ok(None),
+                _ => Err(IoError::Sys("recv(AF_PACKET)", e)),
+            };
+        }
+        Ok(Some(n as usize))
+    }
+
+    fn send_one(&self, frame: &[u8]) -> Result<bool, IoError> {
+        // SAFETY: frame is a live buffer of frame.len() bytes, only read by the kernel.
+        let n = unsafe {
+            libc::send(
+                self.fd.as_raw_fd(),
+                frame.as_ptr().cast(),
+                frame.len(),
+                libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            return match e.raw_os_error() {
+                Some(libc::EAGAIN | libc::ENOBUFS) => Ok(false),
+                _ => Err(IoError::Sys("send(AF_PACKET)", e)),
+            };
+        }
+        Ok(true)
+    }
+}
+
+impl PacketIo for PacketSocket {
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+
+    fn poll(&mut self, timeout_ms: i32) -> Result<bool, IoError> {
+        sys::poll_in(self.fd.as_raw_fd(), timeout_ms)
+    }
+
+    fn recv_batch<F>(&mut self, max: usize, mut f: F) -> Result<usize, IoError>
+    where
+        F: FnMut(&mut [u8], usize) -> Action,
+    {
+        let mut n = 0;
+        while n < max {
+            let Some(len) = self.recv_one()? else { break };
+            n += 1;
+            if len > self.buf.len() {
+                continue; // truncated: larger than MAX_FRAME
+            }
+            if let Action::Tx(out) = f(&mut self.buf, len)
+                && out > 0
+                && out <= self.buf.len()
+            {
+                let buf = std::mem::take(&mut self.buf);
+                let r = self.send_one(&buf[..out]);
+                self.buf = buf;
+                r?;
+            }
+        }
+        Ok(n)
+    }
+
+    fn send_batch(&mut self, frames: &[&[u8]]) -> Result<usize, IoError> {
+        let mut sent = 0;
+        for fr in frames {
+            if !self.send_one(fr)? {
+                break;
+            }
+            sent += 1;
+        }
+        Ok(sent)
+    }
+}

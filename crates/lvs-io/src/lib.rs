@@ -1,0 +1,68 @@
+//! Packet I/O for the lvs-rs data plane.
+//!
+//! * [`steer`]: the XDP steering program (C, `bpf/steer.c`, built by `build.rs` with
+//!   `clang -target bpf`), its loader (aya) and map control, and `BPF_PROG_TEST_RUN`.
+//! * [`xsk`]: AF_XDP socket (UMEM, fill/completion/rx/tx rings), copy or zero-copy mode.
+//! * [`afpacket`]: AF_PACKET fallback.
+//!
+//! Both backends implement [`PacketIo`]: receive a batch, handing each frame to a callback
+//! that may rewrite it in place and send it back out of the same interface
+//! ([`Action::Tx`]), and send a batch of frames. Neither allocates per packet.
+//!
+//! Everything here works in the calling thread's network namespace (interface indexes,
+//! attachment), so callers enter the namespace first (see `lvs_sys::NetNs::run`).
+
+pub mod afpacket;
+pub mod steer;
+mod sys;
+pub mod xsk;
+
+use std::os::fd::BorrowedFd;
+
+pub use afpacket::PacketSocket;
+pub use steer::{SteerKey, Steering};
+pub use sys::ifindex;
+pub use xsk::{XskConfig, XskMode, XskSocket};
+
+/// What to do with a received frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Release the buffer.
+    Drop,
+    /// Transmit the first `n` bytes of the (possibly rewritten) buffer out of the same
+    /// interface.
+    Tx(usize),
+}
+
+/// A packet source and sink bound to one interface queue.
+pub trait PacketIo {
+    /// The descriptor to wait on (readable when frames are pending).
+    fn fd(&self) -> BorrowedFd<'_>;
+
+    /// Waits up to `timeout_ms` for frames; true when some are ready.
+    fn poll(&mut self, timeout_ms: i32) -> Result<bool, IoError>;
+
+    /// Receives up to `max` frames without blocking. For each, `f(buf, len)` sees the frame
+    /// in `buf[..len]` (`buf` may be longer: room to grow the frame) and decides its fate.
+    /// Returns the number of frames received.
+    fn recv_batch<F>(&mut self, max: usize, f: F) -> Result<usize, IoError>
+    where
+        F: FnMut(&mut [u8], usize) -> Action;
+
+    /// Queues `frames` for transmission (copied); returns how many were accepted.
+    fn send_batch(&mut self, frames: &[&[u8]]) -> Result<usize, IoError>;
+}
+
+/// Errors of this crate.
+#[derive(Debug, thiserror::Error)]
+pub enum IoError {
+    /// A system call failed.
+    #[error("{0}: {1}")]
+    Sys(&'static str, #[source] std::io::Error),
+    /// Loading, attaching or map access of the BPF program failed.
+    #[error("bpf: {0}")]
+    Bpf(String),
+    /// An argument or kernel answer was out of range.
+    #[error("invalid: {0}")]
+    Invalid(&'static str),
+}
