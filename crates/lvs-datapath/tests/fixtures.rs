@@ -10,6 +10,8 @@
 //! `fixture_files_are_current` fails when those files are stale (regenerate
 //! with `LVS_DATAPATH_WRITE_FIXTURES=1 cargo test -p lvs-datapath`).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::net::IpAddr;
@@ -20,11 +22,18 @@ use lvs_core::{FwdMethod, Protocol, ServiceKey, Time, TunnelType};
 use lvs_datapath::{Datapath, DropReason, Frame, FwmarkRule, Verdict};
 use lvs_wire::MacAddr;
 
+/// A value the expected bytes need that only the run knows (the GUE
+/// source port of our flow hash, the FULLNAT local port `lvs-core`
+/// allocated); the function builds the expected bytes from the data path
+/// state after the step and the actual output.
+type Later = Box<dyn Fn(&Datapath, &[u8]) -> Vec<u8>>;
+
 /// Expected output.
-#[derive(Debug, Clone)]
 enum Out {
     /// These exact bytes.
     Bytes(Vec<u8>),
+    /// Bytes built once the run has told the free parameter.
+    Computed(Later),
     /// The input, untouched.
     Same,
     /// Not checked (drops).
@@ -292,6 +301,11 @@ fn dr_case(name: &'static str, proto: u8, v6: bool) -> Case {
 /// copied from an IPv4 inner packet (pmtu_disc=1), id 0, flow label 0,
 /// DS = the inner DS with ECN encapsulated (all zero here).
 fn outer(rs: IpAddr, proto: u8, inner_ttl: u8, df: bool, payload: &[u8]) -> Vec<u8> {
+    outer_ds(rs, proto, inner_ttl, df, 0, payload)
+}
+
+/// [`outer`] with the DS byte the inner packet dictates.
+fn outer_ds(rs: IpAddr, proto: u8, inner_ttl: u8, df: bool, ds: u8, payload: &[u8]) -> Vec<u8> {
     match rs {
         IpAddr::V4(d) => ipv4(
             V4 {
@@ -299,7 +313,7 @@ fn outer(rs: IpAddr, proto: u8, inner_ttl: u8, df: bool, payload: &[u8]) -> Vec<
                 dst: d,
                 proto,
                 ttl: inner_ttl,
-                tos: 0,
+                tos: ds,
                 id: 0,
                 df,
             },
@@ -311,7 +325,7 @@ fn outer(rs: IpAddr, proto: u8, inner_ttl: u8, df: bool, payload: &[u8]) -> Vec<
                 dst: d,
                 next: proto,
                 hlim: inner_ttl,
-                tc: 0,
+                tc: ds,
             },
             payload,
         ),
@@ -930,6 +944,525 @@ fn persistence_case() -> Case {
     }
 }
 
+/// GUE (`ipvs_gue_encap`): UDP to `--tun-port` 6080 with a 4-byte GUE
+/// header (version 0, no options, protocol 4 / 41, flags 0); UDP checksum
+/// 0 for `nocsum`, full for `csum`; `remcsum` adds its option only for
+/// `CHECKSUM_PARTIAL` packets, so a forwarded packet is framed as `csum`.
+/// The UDP source port is our flow hash: read from the output, checked to
+/// be in 32768..61000 and equal for two packets of a flow.
+fn gue_case(name: &'static str, inner_v6: bool, outer_v6: bool, csum: TunnelCsum) -> Case {
+    let (c, v, _) = addrs(inner_v6);
+    let r: IpAddr = if outer_v6 {
+        rs1_6().into()
+    } else {
+        rs1_4().into()
+    };
+    let dp = datapath(
+        rr(key(Protocol::Tcp, v, 80)),
+        &[(r, 80, tun(TunnelType::Gue, 6080, csum))],
+    );
+    let proto_byte = if inner_v6 { 41 } else { 4 };
+    let with_csum = csum != TunnelCsum::NoCsum;
+    let expect = move |inner: Vec<u8>| -> Later {
+        Box::new(move |_: &Datapath, got: &[u8]| {
+            let hl = if outer_v6 { 40 } else { 20 };
+            let sport = u16::from_be_bytes([got[14 + hl], got[15 + hl]]);
+            assert!((32768..61000).contains(&sport), "GUE source port {sport}");
+            let mut g = vec![0, proto_byte, 0, 0];
+            g.extend_from_slice(&inner);
+            let src: IpAddr = if outer_v6 {
+                dir_int6().into()
+            } else {
+                dir_int4().into()
+            };
+            let u = udp(src, r, sport, 6080, &g, with_csum);
+            to_rs(rs1_mac(), &outer(r, UDP, inner_ttl(&inner), !inner_v6, &u))
+        })
+    };
+    let syn_in = pkt(TCP, c, CPORT, v, 80, 64, SYN, b"");
+    let ack_in = pkt(TCP, c, CPORT, v, 80, 64, ACK, b"data");
+    Case {
+        name,
+        desc: "TUN GUE: UDP + GUE header, checksum per mode",
+        dp,
+        steps: vec![
+            Step {
+                input: from_ext(&syn_in),
+                verdict: fwd_int(rs1_mac()),
+                out: Out::Computed(expect(pkt(TCP, c, CPORT, v, 80, 63, SYN, b""))),
+            },
+            Step {
+                input: from_ext(&ack_in),
+                verdict: fwd_int(rs1_mac()),
+                out: Out::Computed(expect(pkt(TCP, c, CPORT, v, 80, 63, ACK, b"data"))),
+            },
+        ],
+    }
+}
+
+fn inner_ttl(p: &[u8]) -> u8 {
+    if p[0] >> 4 == 6 { p[7] } else { p[8] }
+}
+
+/// The FULLNAT local port `lvs-core` gave the (only) connection.
+fn lport(dp: &Datapath) -> u16 {
+    dp.ipvs()
+        .conns()
+        .find(|c| !c.is_template())
+        .and_then(|c| c.local)
+        .map(|l| l.1)
+        .unwrap()
+}
+
+/// FULLNAT: in, source → pool address and the allocated port, destination
+/// → RS:8080; the reply from the RS to the pool address gets VIP:80 →
+/// client:cport.
+fn fullnat_case(name: &'static str, proto: u8, v6: bool) -> Case {
+    let (c, v, r) = addrs(v6);
+    let l: IpAddr = if v6 {
+        fullnat_pool6().into()
+    } else {
+        fullnat_pool().into()
+    };
+    let mut dp = datapath(
+        rr(key(proto_of(proto), v, 80)),
+        &[(r, 8080, FwdMethod::FullNat)],
+    );
+    dp.set_fullnat_local_addrs(&[l]);
+    let (of, od) = open(proto);
+    let (af, ad) = answer(proto);
+    Case {
+        name,
+        desc: "FULLNAT: source and destination rewritten, reply reversed",
+        dp,
+        steps: vec![
+            Step {
+                input: from_ext(&pkt(proto, c, CPORT, v, 80, 64, of, od)),
+                verdict: fwd_int(rs1_mac()),
+                out: Out::Computed(Box::new(move |dp: &Datapath, _: &[u8]| {
+                    to_rs(rs1_mac(), &pkt(proto, l, lport(dp), r, 8080, 63, of, od))
+                })),
+            },
+            Step {
+                input: Vec::new(),
+                verdict: fwd_ext(),
+                out: Out::Bytes(to_ext(&pkt(proto, v, 80, c, CPORT, 63, af, ad))),
+            },
+        ],
+    }
+}
+
+/// ICMP error from the client side about a DR connection's reply: relayed
+/// to the real server like the connection's packets (MAC, TTL-1).
+fn icmp_in_dr_case(name: &'static str, tunnel: bool) -> Case {
+    let (c, v, r) = addrs(false);
+    let m = if tunnel {
+        tun(TunnelType::Ipip, 0, TunnelCsum::NoCsum)
+    } else {
+        FwdMethod::Route
+    };
+    let dp = datapath(rr(key(Protocol::Tcp, v, 80)), &[(r, 80, m)]);
+    let mut quote = pkt(TCP, v, 80, c, CPORT, 63, SYN | ACK, b"");
+    quote.truncate(28);
+    let err = |ttl: u8| {
+        ipv4(
+            V4 {
+                src: router4(),
+                dst: vip4(),
+                proto: ICMP,
+                ttl,
+                tos: 0xc0,
+                id: 7,
+                df: false,
+            },
+            &icmp4(3, 4, 1400, &quote),
+        )
+    };
+    let syn_out = pkt(TCP, c, CPORT, v, 80, 63, SYN, b"");
+    let (first, second) = if tunnel {
+        // The ICMP's DS 0xc0 (ECN not-ECT) is copied to the outer header.
+        (
+            outer(r, 4, 63, true, &syn_out),
+            outer_ds(r, 4, 249, false, 0xc0, &err(249)),
+        )
+    } else {
+        (syn_out, err(249))
+    };
+    Case {
+        name,
+        desc: "ICMP error for a DR/TUN connection relayed to the real server",
+        dp,
+        steps: vec![
+            Step {
+                input: from_ext(&pkt(TCP, c, CPORT, v, 80, 64, SYN, b"")),
+                verdict: fwd_int(rs1_mac()),
+                out: Out::Bytes(to_rs(rs1_mac(), &first)),
+            },
+            Step {
+                input: from_ext(&err(250)),
+                verdict: fwd_int(rs1_mac()),
+                out: Out::Bytes(to_rs(rs1_mac(), &second)),
+            },
+        ],
+    }
+}
+
+/// FULLNAT ICMP from the RS about a packet we sent it (quote: pool:lport
+/// → RS:5353): outer source → VIP, outer destination → client, quote →
+/// client:cport → VIP:53.
+fn icmp_out_fullnat_case() -> Case {
+    let (c, v, r) = addrs(false);
+    let l: IpAddr = fullnat_pool().into();
+    let mut dp = datapath(
+        rr(key(Protocol::Udp, v, 53)),
+        &[(r, 5353, FwdMethod::FullNat)],
+    );
+    dp.set_fullnat_local_addrs(&[l]);
+    let err = move |src: IpAddr, dst: IpAddr, ttl: u8, q: &[u8]| -> Vec<u8> {
+        let (IpAddr::V4(s), IpAddr::V4(d)) = (src, dst) else {
+            unreachable!()
+        };
+        ipv4(
+            V4 {
+                src: s,
+                dst: d,
+                proto: ICMP,
+                ttl,
+                tos: 0xc0,
+                id: 9,
+                df: false,
+            },
+            &icmp4(3, 3, 0, q),
+        )
+    };
+    Case {
+        name: "icmp_out_fullnat_v4",
+        desc: "FULLNAT: ICMP error from the real server translated to the client",
+        dp,
+        steps: vec![
+            Step {
+                input: from_ext(&pkt(UDP, c, CPORT, v, 53, 64, 0, b"query")),
+                verdict: fwd_int(rs1_mac()),
+                out: Out::Computed(Box::new(move |dp: &Datapath, _: &[u8]| {
+                    to_rs(rs1_mac(), &pkt(UDP, l, lport(dp), r, 5353, 63, 0, b"query"))
+                })),
+            },
+            // Input filled in by `fill_fullnat_inputs`.
+            Step {
+                input: Vec::new(),
+                verdict: fwd_ext(),
+                out: Out::Computed(Box::new(move |dp: &Datapath, _: &[u8]| {
+                    let sent = pkt(UDP, l, lport(dp), r, 5353, 63, 0, b"query");
+                    let mut q = sent.clone();
+                    q[12..16].copy_from_slice(&client4().octets());
+                    q[16..20].copy_from_slice(&vip4().octets());
+                    q[20..22].copy_from_slice(&CPORT.to_be_bytes());
+                    q[22..24].copy_from_slice(&53u16.to_be_bytes());
+                    refill_ipv4_csum(&mut q);
+                    to_ext(&err(v, c, 63, &q))
+                })),
+            },
+        ],
+    }
+}
+
+/// Cases whose second input depends on the FULLNAT port: a twin of the
+/// case (built by the same function, so configured alike) runs the first
+/// step and tells the port `lvs-core` allocates, which is deterministic
+/// for a fresh table; the case's own data path then allocates the same.
+fn fill_fullnat_inputs(make_case: impl Fn() -> Case, make: impl Fn(u16) -> Vec<u8>) -> Case {
+    let mut probe = make_case();
+    let mut f = Frame::from_bytes(&probe.steps[0].input);
+    let _ = probe.dp.process(Time(1000), &mut f);
+    let p = lport(&probe.dp);
+    let mut case = make_case();
+    case.steps[1].input = make(p);
+    case
+}
+
+fn fullnat_cases() -> Vec<Case> {
+    let mut out = Vec::new();
+    for (name, proto, v6) in [
+        ("fullnat_tcp_v4", TCP, false),
+        ("fullnat_tcp_v6", TCP, true),
+        ("fullnat_udp_v4", UDP, false),
+        ("fullnat_sctp_v6", SCTP, true),
+    ] {
+        let (c, _, r) = addrs(v6);
+        let l: IpAddr = if v6 {
+            fullnat_pool6().into()
+        } else {
+            fullnat_pool().into()
+        };
+        let (af, ad) = answer(proto);
+        out.push(fill_fullnat_inputs(
+            || fullnat_case(name, proto, v6),
+            move |p| {
+                let _ = c;
+                from_rs(rs1_mac(), &pkt(proto, r, 8080, l, p, 64, af, ad))
+            },
+        ));
+    }
+    let (c, _, r) = addrs(false);
+    let l: IpAddr = fullnat_pool().into();
+    out.push(fill_fullnat_inputs(icmp_out_fullnat_case, move |p| {
+        let sent = pkt(UDP, l, p, r, 5353, 63, 0, b"query");
+        let (IpAddr::V4(rs), IpAddr::V4(_)) = (r, c) else {
+            unreachable!()
+        };
+        let IpAddr::V4(l4a) = l else { unreachable!() };
+        from_rs(
+            rs1_mac(),
+            &ipv4(
+                V4 {
+                    src: rs,
+                    dst: l4a,
+                    proto: ICMP,
+                    ttl: 64,
+                    tos: 0xc0,
+                    id: 9,
+                    df: false,
+                },
+                &icmp4(3, 3, 0, &sent),
+            ),
+        )
+    }));
+    out
+}
+
+/// Assorted transmit rules.
+fn xmit_cases() -> Vec<Case> {
+    let (c, v, r) = addrs(false);
+    let mut out = Vec::new();
+
+    // 802.1Q-tagged input: the output gets a fresh untagged header.
+    let p = pkt(TCP, c, CPORT, v, 80, 64, SYN, b"");
+    let mut tagged = Vec::new();
+    tagged.extend(dir_ext_mac().0);
+    tagged.extend(router_mac().0);
+    tagged.extend([0x81, 0x00, 0x00, 0x64, 0x08, 0x00]);
+    tagged.extend_from_slice(&p);
+    out.push(Case {
+        name: "nat_vlan_input",
+        desc: "802.1Q input frame: NAT as usual, output untagged",
+        dp: datapath(rr(key(Protocol::Tcp, v, 80)), &[(r, 8080, FwdMethod::Masq)]),
+        steps: vec![Step {
+            input: tagged,
+            verdict: fwd_int(rs1_mac()),
+            out: Out::Bytes(to_rs(rs1_mac(), &pkt(TCP, c, CPORT, r, 8080, 63, SYN, b""))),
+        }],
+    });
+
+    // UDP without checksum stays without (udp_dnat_handler).
+    let u0 = ip(c, v, UDP, 64, &udp(c, v, CPORT, 53, b"q", false));
+    let u0_out = ip(c, r, UDP, 63, &udp(c, r, CPORT, 5353, b"q", false));
+    out.push(Case {
+        name: "nat_udp_zero_checksum_v4",
+        desc: "NAT keeps an IPv4 UDP checksum of 0 as 0",
+        dp: datapath(rr(key(Protocol::Udp, v, 53)), &[(r, 5353, FwdMethod::Masq)]),
+        steps: vec![Step {
+            input: from_ext(&u0),
+            verdict: fwd_int(rs1_mac()),
+            out: Out::Bytes(to_rs(rs1_mac(), &u0_out)),
+        }],
+    });
+
+    // ECN: inner DS 0x2b (DSCP 10, CE) → outer 0x2a (CE encapsulates as
+    // ECT(0), INET_ECN_encapsulate).
+    let (IpAddr::V4(c4), IpAddr::V4(v4a), IpAddr::V4(r4)) = (c, v, r) else {
+        unreachable!()
+    };
+    let seg = tcp(c, v, CPORT, 80, 1000, 0, SYN, b"");
+    let mk_in = |ttl: u8| {
+        ipv4(
+            V4 {
+                src: c4,
+                dst: v4a,
+                proto: TCP,
+                ttl,
+                tos: 0x2b,
+                id: ID,
+                df: true,
+            },
+            &seg,
+        )
+    };
+    let ecn_out = ipv4(
+        V4 {
+            src: dir_int4(),
+            dst: r4,
+            proto: 4,
+            ttl: 63,
+            tos: 0x2a,
+            id: 0,
+            df: true,
+        },
+        &mk_in(63),
+    );
+    out.push(Case {
+        name: "tun_ecn_ce",
+        desc: "TUN outer DS: inner DSCP kept, CE becomes ECT(0)",
+        dp: datapath(
+            rr(key(Protocol::Tcp, v, 80)),
+            &[(r, 80, tun(TunnelType::Ipip, 0, TunnelCsum::NoCsum))],
+        ),
+        steps: vec![Step {
+            input: from_ext(&mk_in(64)),
+            verdict: fwd_int(rs1_mac()),
+            out: Out::Bytes(to_rs(rs1_mac(), &ecn_out)),
+        }],
+    });
+
+    // pmtu_disc=0: outer DF clear although the inner packet has DF.
+    let mut dp = datapath(
+        rr(key(Protocol::Tcp, v, 80)),
+        &[(r, 80, tun(TunnelType::Ipip, 0, TunnelCsum::NoCsum))],
+    );
+    dp.config_mut().pmtu_disc = false;
+    out.push(Case {
+        name: "tun_pmtu_disc_off",
+        desc: "pmtu_disc=0: outer header without DF",
+        dp,
+        steps: vec![Step {
+            input: from_ext(&pkt(TCP, c, CPORT, v, 80, 64, SYN, b"")),
+            verdict: fwd_int(rs1_mac()),
+            out: Out::Bytes(to_rs(
+                rs1_mac(),
+                &outer(r, 4, 63, false, &pkt(TCP, c, CPORT, v, 80, 63, SYN, b"")),
+            )),
+        }],
+    });
+
+    // Oversized for the tunnel without DF: the kernel fragments; we drop.
+    let data = vec![0x5a; 1500 - 40];
+    let big = ip_df(
+        c,
+        v,
+        TCP,
+        64,
+        false,
+        &tcp(c, v, CPORT, 80, 1000, 0, SYN, &data),
+    );
+    out.push(Case {
+        name: "tun_oversize_without_df",
+        desc: "too big for the tunnel, DF clear: dropped (fragmenting is not done)",
+        dp: datapath(
+            rr(key(Protocol::Tcp, v, 80)),
+            &[(r, 80, tun(TunnelType::Ipip, 0, TunnelCsum::NoCsum))],
+        ),
+        steps: vec![Step {
+            input: from_ext(&big),
+            verdict: Verdict::Drop(DropReason::NeedsFragmentation),
+            out: Out::Ignore,
+        }],
+    });
+
+    // NAT toward a smaller MTU: frag needed with the route MTU, quoting
+    // the packet before DNAT but after the TTL decrement (the kernel's
+    // order in __ip_vs_get_out_rt).
+    let mut dp = datapath(rr(key(Protocol::Tcp, v, 80)), &[(r, 8080, FwdMethod::Masq)]);
+    dp.config_mut().interfaces[1].mtu = 1400;
+    let data = vec![0x33; 1500 - 40];
+    let big = pkt(TCP, c, CPORT, v, 80, 64, SYN, &data);
+    let quoted = pkt(TCP, c, CPORT, v, 80, 63, SYN, &data);
+    let fn_reply = ipv4(
+        V4 {
+            src: vip4(),
+            dst: client4(),
+            proto: ICMP,
+            ttl: 64,
+            tos: 0xc0,
+            id: 0,
+            df: false,
+        },
+        &icmp4(3, 4, 1400, &quoted[..548]),
+    );
+    out.push(Case {
+        name: "pmtu_nat_v4",
+        desc: "NAT to a 1400-byte link: frag needed 1400 to the client",
+        dp,
+        steps: vec![Step {
+            input: from_ext(&big),
+            verdict: reply_ext(),
+            out: Out::Bytes(to_ext(&fn_reply)),
+        }],
+    });
+
+    // No neighbour entry for the real server.
+    let mut dp = datapath(rr(key(Protocol::Tcp, v, 80)), &[(r, 80, FwdMethod::Route)]);
+    dp.config_mut().neighbours.retain(|n| n.ip != r);
+    out.push(Case {
+        name: "dr_no_neighbour",
+        desc: "DR without the real server's MAC: drop",
+        dp,
+        steps: vec![Step {
+            input: from_ext(&pkt(TCP, c, CPORT, v, 80, 64, SYN, b"")),
+            verdict: Verdict::Drop(DropReason::NoNeighbour),
+            out: Out::Ignore,
+        }],
+    });
+
+    // Destination removed under a live connection, expire_nodest_conn off:
+    // the connection's packets are dropped.
+    let k = key(Protocol::Tcp, v, 80);
+    let dp = datapath(rr(k), &[(r, 80, FwdMethod::Route)]);
+    out.push(Case {
+        name: "dr_dest_removed",
+        desc: "connection whose destination was deleted: drop (expire_nodest_conn=0)",
+        dp,
+        steps: vec![
+            Step {
+                input: from_ext(&pkt(TCP, c, CPORT, v, 80, 64, SYN, b"")),
+                verdict: fwd_int(rs1_mac()),
+                out: Out::Bytes(to_rs(rs1_mac(), &pkt(TCP, c, CPORT, v, 80, 63, SYN, b""))),
+            },
+            // Filled in by `with_dest_removed`.
+        ],
+    });
+
+    // SCTP DATA without a connection: not scheduled, to the stack.
+    out.push(Case {
+        name: "sctp_data_without_connection",
+        desc: "only INIT creates an SCTP connection",
+        dp: datapath(rr(key(Protocol::Sctp, v, 80)), &[(r, 80, FwdMethod::Route)]),
+        steps: vec![Step {
+            input: from_ext(&pkt(
+                SCTP,
+                c,
+                CPORT,
+                v,
+                80,
+                64,
+                0,
+                b"\0\0\0\x01\0\0\0\0\0\0\0\0",
+            )),
+            verdict: Verdict::Local,
+            out: Out::Same,
+        }],
+    });
+    out
+}
+
+/// Deletes the destination of `dr_dest_removed` after its first step
+/// (configuration between packets) and adds the step that must drop.
+fn with_dest_removed(mut case: Case) -> Case {
+    let (c, v, r) = addrs(false);
+    let mut f = Frame::from_bytes(&case.steps[0].input);
+    let _ = case.dp.process(Time(999), &mut f);
+    case.dp
+        .ipvs_mut()
+        .del_dest(&key(Protocol::Tcp, v, 80), &r, 80, Time(999))
+        .unwrap();
+    case.steps = vec![Step {
+        input: from_ext(&pkt(TCP, c, CPORT, v, 80, 64, ACK, b"")),
+        verdict: Verdict::Drop(DropReason::Core(
+            lvs_core::conn::DropReason::DestUnavailable,
+        )),
+        out: Out::Ignore,
+    }];
+    case
+}
+
 fn all_cases() -> Vec<Case> {
     let mut v = vec![
         nat_case("nat_tcp_v4", TCP, false),
@@ -1013,6 +1546,25 @@ fn all_cases() -> Vec<Case> {
         persistence_case(),
     ];
     v.extend(malformed_cases());
+    v.extend(fullnat_cases());
+    for (name, iv6, ov6, cs) in [
+        ("tun_gue_nocsum_4in4", false, false, TunnelCsum::NoCsum),
+        ("tun_gue_csum_4in4", false, false, TunnelCsum::Csum),
+        ("tun_gue_remcsum_4in4", false, false, TunnelCsum::RemCsum),
+        ("tun_gue_csum_6in6", true, true, TunnelCsum::Csum),
+        ("tun_gue_nocsum_4in6", false, true, TunnelCsum::NoCsum),
+    ] {
+        v.push(gue_case(name, iv6, ov6, cs));
+    }
+    v.push(icmp_in_dr_case("icmp_in_dr_v4", false));
+    v.push(icmp_in_dr_case("icmp_in_tun_v4", true));
+    for c in xmit_cases() {
+        if c.name == "dr_dest_removed" {
+            v.push(with_dest_removed(c));
+        } else {
+            v.push(c);
+        }
+    }
     v
 }
 
@@ -1027,62 +1579,56 @@ fn verdict_text(v: &Verdict) -> String {
     }
 }
 
-fn render(case: &Case) -> String {
-    let mut s = format!("# {}: {}\n", case.name, case.desc);
-    for st in &case.steps {
-        s += &format!("in {}\n", hex(&st.input));
-        let out = match &st.out {
-            Out::Bytes(b) => hex(b),
-            Out::Same => hex(&st.input),
-            Out::Ignore => "-".to_owned(),
+/// Runs a case on its data path; returns the failures and the case as
+/// text (inputs, verdicts, outputs) for the fixture files.
+fn run_case(mut case: Case) -> (Vec<String>, String) {
+    let mut failures = Vec::new();
+    let mut text = format!("# {}: {}\n", case.name, case.desc);
+    for (i, st) in case.steps.iter().enumerate() {
+        let mut f = Frame::from_bytes(&st.input);
+        let got = case.dp.process(Time(1000 + i as u64), &mut f);
+        text += &format!("in {}\n", hex(&st.input));
+        if got != st.verdict {
+            failures.push(format!(
+                "{} step {i}: verdict {got:?}, expected {:?}",
+                case.name, st.verdict
+            ));
+            continue;
+        }
+        let want: Option<Vec<u8>> = match &st.out {
+            Out::Bytes(b) => Some(b.clone()),
+            Out::Computed(g) => Some(g(&case.dp, f.data())),
+            Out::Same => Some(st.input.clone()),
+            Out::Ignore => None,
         };
-        s += &format!(
+        text += &format!(
             "out {} {}\n",
             verdict_text(&st.verdict).replace(' ', ":"),
-            out
+            want.as_deref().map_or("-".to_owned(), hex)
         );
+        if let Some(w) = want
+            && f.data() != w.as_slice()
+        {
+            let d = first_diff(f.data(), &w).unwrap_or(0);
+            failures.push(format!(
+                "{} step {i}: bytes differ at {d}\n got  {}\n want {}",
+                case.name,
+                hex(f.data()),
+                hex(&w)
+            ));
+        }
     }
-    s
-}
-
-fn first_diff(a: &[u8], b: &[u8]) -> Option<usize> {
-    (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i))
+    (failures, text)
 }
 
 #[test]
 fn fixture_table() {
     let cases = all_cases();
     let steps: usize = cases.iter().map(|c| c.steps.len()).sum();
-    assert!(steps >= 60, "only {steps} fixture steps");
+    assert!(steps >= 80, "only {steps} fixture steps");
     let mut failures = Vec::new();
-    for mut case in cases {
-        for (i, st) in case.steps.iter().enumerate() {
-            let mut f = Frame::from_bytes(&st.input);
-            let got = case.dp.process(Time(1000 + i as u64), &mut f);
-            if got != st.verdict {
-                failures.push(format!(
-                    "{} step {i}: verdict {got:?}, expected {:?}",
-                    case.name, st.verdict
-                ));
-                continue;
-            }
-            let want: Option<&[u8]> = match &st.out {
-                Out::Bytes(b) => Some(b),
-                Out::Same => Some(&st.input),
-                Out::Ignore => None,
-            };
-            if let Some(w) = want
-                && f.data() != w
-            {
-                let d = first_diff(f.data(), w).unwrap_or(0);
-                failures.push(format!(
-                    "{} step {i}: bytes differ at {d}\n got  {}\n want {}",
-                    case.name,
-                    hex(f.data()),
-                    hex(w)
-                ));
-            }
-        }
+    for case in cases {
+        failures.extend(run_case(case).0);
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -1095,8 +1641,10 @@ fn fixture_files_are_current() {
         std::fs::create_dir_all(&dir).unwrap();
     }
     for case in all_cases() {
-        let text = render(&case);
-        let path = dir.join(format!("{}.txt", case.name));
+        let name = case.name;
+        let (failures, text) = run_case(case);
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+        let path = dir.join(format!("{name}.txt"));
         if write {
             std::fs::write(&path, &text).unwrap();
         } else {
@@ -1105,4 +1653,8 @@ fn fixture_files_are_current() {
             assert_eq!(on_disk, text, "{} is stale", path.display());
         }
     }
+}
+
+fn first_diff(a: &[u8], b: &[u8]) -> Option<usize> {
+    (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i))
 }
