@@ -1,1 +1,248 @@
-//! tokio runners of the checkers (filled in by the next commit).
+//! tokio runners of the checkers (feature `io`).
+//!
+//! [`CheckSpec::new`] resolves, from the loaded configuration, where and how
+//! one checker probes (keepalived's defaults: connect to the real server's
+//! address and port unless `connect_ip`/`connect_port`, from `bindto` /
+//! `bind_port` when given, within `connect_timeout`), and [`run`] performs
+//! one check and returns its [`Outcome`]. [`Driver`] runs the checks of a
+//! virtual server on the [`VsMachine`] schedule and hands out the
+//! resulting [`Action`]s.
+//!
+//! Each check is bounded in time: `connect_timeout` bounds a whole network
+//! check (connect and exchange; keepalived applies it to each step), and
+//! `misc_timeout` (default `delay_loop`) a MISC_CHECK program, which is
+//! then killed with its process group.
+//!
+//! Not supported (reported by the configuration layer as unsupported or
+//! ignored here): `bind_if`, `fwmark` on check packets, PING_CHECK (needs
+//! raw sockets), HTTP `regex`, `SSL { certificate key }` client
+//! certificates, chunked transfer decoding for `digest` with
+//! `http_protocol 1.1`.
+
+mod net;
+mod script;
+
+use std::collections::BTreeSet;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use lvs_config::{CheckKind, Checker, RealServer, ScriptUser, VirtualServer};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+
+use crate::state::{Action, CheckerId, Outcome, RandomSource, VsMachine, misc_outcome};
+
+pub use net::{TlsOptions, tls_client_config};
+pub use script::{MiscExit, run_program, spawn_notify};
+
+/// Everything one checker needs to probe, resolved from the configuration.
+#[derive(Debug, Clone)]
+pub struct CheckSpec {
+    /// Checker type and settings.
+    pub kind: CheckKind,
+    /// Where to connect.
+    pub target: SocketAddr,
+    /// Local address to bind (address and/or port given).
+    pub bind: Option<SocketAddr>,
+    /// Bound of one network check.
+    pub timeout: Duration,
+    /// Host header / SNI default when no url `virtualhost` is set: the
+    /// checker's, else the real server's, else the virtual server's.
+    pub virtualhost: Option<String>,
+    /// Bound of a MISC_CHECK program (`misc_timeout`, else `delay_loop`).
+    pub misc_timeout: Duration,
+    /// Who runs a MISC_CHECK program (its `user`, else `global_defs`
+    /// `script_user` as passed by the caller).
+    pub script_user: Option<ScriptUser>,
+    /// Weight restored by a MISC_CHECK exit 0 under `misc_dynamic`.
+    pub configured_weight: u32,
+}
+
+impl CheckSpec {
+    /// Resolves checker `checker` of real server `rs` of `vs`.
+    /// `script_user` is `global_defs`' default user for scripts.
+    pub fn new(
+        vs: &VirtualServer,
+        rs: &RealServer,
+        checker: &Checker,
+        script_user: Option<&ScriptUser>,
+    ) -> CheckSpec {
+        let c = &checker.connect;
+        let addr = c.connect_ip.unwrap_or(rs.addr);
+        let port = c.connect_port.unwrap_or(rs.port);
+        let bind = match (c.bindto, c.bind_port) {
+            (None, None) => None,
+            (ip, port) => {
+                let unspecified = match addr {
+                    IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                    IpAddr::V6(_) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                };
+                Some(SocketAddr::new(
+                    ip.unwrap_or(unspecified),
+                    port.unwrap_or(0),
+                ))
+            }
+        };
+        let checker_vhost = match &checker.kind {
+            CheckKind::Http(h) | CheckKind::Ssl(h) => h.virtualhost.clone(),
+            _ => None,
+        };
+        let (misc_timeout, misc_user) = match &checker.kind {
+            CheckKind::Misc(m) => (
+                m.timeout.unwrap_or(checker.timing.delay_loop),
+                m.user.clone().or_else(|| m.path.user.clone()),
+            ),
+            _ => (checker.timing.delay_loop, None),
+        };
+        CheckSpec {
+            kind: checker.kind.clone(),
+            target: SocketAddr::new(addr, port),
+            bind,
+            timeout: checker.timing.connect_timeout,
+            virtualhost: checker_vhost
+                .or_else(|| rs.virtualhost.clone())
+                .or_else(|| vs.virtualhost.clone()),
+            misc_timeout,
+            script_user: misc_user.or_else(|| script_user.cloned()),
+            configured_weight: rs.weight.unwrap_or(vs.weight),
+        }
+    }
+}
+
+/// Performs one check. `tls` is the client configuration for SSL_GET (see
+/// [`tls_client_config`]); an SSL_GET without it fails.
+pub async fn run(spec: &CheckSpec, tls: Option<&Arc<rustls::ClientConfig>>) -> Outcome {
+    let ok = match &spec.kind {
+        CheckKind::Tcp => net::tcp_check(spec).await,
+        CheckKind::Http(h) => net::http_check(spec, h, None).await,
+        CheckKind::Ssl(h) => match tls {
+            Some(cfg) => net::http_check(spec, h, Some(cfg)).await,
+            None => false,
+        },
+        CheckKind::Smtp(s) => net::smtp_check(spec, s).await,
+        CheckKind::Dns(d) => net::dns_check(spec, d).await,
+        CheckKind::Udp(u) => net::udp_check(spec, u).await,
+        CheckKind::Misc(m) => {
+            let exit =
+                run_program(&m.path.argv, spec.script_user.as_ref(), spec.misc_timeout).await;
+            let code = match exit {
+                MiscExit::Exited(c) => Some(c),
+                MiscExit::Killed | MiscExit::SpawnFailed(_) => None,
+            };
+            return misc_outcome(code, m.dynamic, spec.configured_weight);
+        }
+        CheckKind::Ping => false,
+    };
+    if ok { Outcome::Up } else { Outcome::Down }
+}
+
+/// Runs the checkers of one virtual server on the [`VsMachine`] schedule.
+#[derive(Debug)]
+pub struct Driver {
+    machine: VsMachine,
+    specs: Vec<Vec<Arc<CheckSpec>>>,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    origin: Instant,
+    in_flight: BTreeSet<CheckerId>,
+    tasks: JoinSet<(CheckerId, Outcome)>,
+}
+
+impl Driver {
+    /// Builds the driver; the start-up actions go to `out`.
+    pub fn new(
+        vs: &VirtualServer,
+        script_user: Option<&ScriptUser>,
+        tls: Option<Arc<rustls::ClientConfig>>,
+        rng: &mut dyn RandomSource,
+        out: &mut Vec<Action>,
+    ) -> Driver {
+        let machine = VsMachine::new(vs, Duration::ZERO, rng, out);
+        let specs = vs
+            .real_servers
+            .iter()
+            .map(|rs| {
+                rs.checkers
+                    .iter()
+                    .map(|c| Arc::new(CheckSpec::new(vs, rs, c, script_user)))
+                    .collect()
+            })
+            .collect();
+        Driver {
+            machine,
+            specs,
+            tls,
+            origin: Instant::now(),
+            in_flight: BTreeSet::new(),
+            tasks: JoinSet::new(),
+        }
+    }
+
+    /// The state machine (for inspection).
+    pub fn machine(&self) -> &VsMachine {
+        &self.machine
+    }
+
+    /// Starts the due checks, waits for the next result or deadline and
+    /// pushes the resulting actions to `out`. Call in a loop; cancel-safe
+    /// between calls only (drop the driver to stop; then call
+    /// [`VsMachine::shutdown`] on a clone if removal actions are needed).
+    pub async fn step(&mut self, out: &mut Vec<Action>) {
+        let now = self.origin.elapsed();
+        let mut due = Vec::new();
+        self.machine.due(now, &mut due);
+        for id in due {
+            if !self.in_flight.insert(id) {
+                continue;
+            }
+            let Some(spec) = self.specs.get(id.real).and_then(|v| v.get(id.checker)) else {
+                continue;
+            };
+            let spec = Arc::clone(spec);
+            let tls = self.tls.clone();
+            self.tasks
+                .spawn(async move { (id, run(&spec, tls.as_ref()).await) });
+        }
+        let next = self.next_idle_deadline();
+        let sleep = async {
+            match next {
+                Some(t) => tokio::time::sleep_until(self.origin + t).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            Some(Ok((id, outcome))) = self.tasks.join_next(), if !self.tasks.is_empty() => {
+                self.in_flight.remove(&id);
+                let now = self.origin.elapsed();
+                self.machine.on_result(now, id, outcome, out);
+            }
+            () = sleep => {}
+        }
+    }
+
+    /// The earliest deadline of a checker not running now.
+    fn next_idle_deadline(&self) -> Option<Duration> {
+        let mut best: Option<Duration> = None;
+        for (real, v) in self.specs.iter().enumerate() {
+            for checker in 0..v.len() {
+                let id = CheckerId { real, checker };
+                if self.in_flight.contains(&id) {
+                    continue;
+                }
+                if let Some(t) = self.machine.next_due(id)
+                    && best.is_none_or(|b| t < b)
+                {
+                    best = Some(t);
+                }
+            }
+        }
+        best
+    }
+
+    /// Stops: aborts running checks and emits the shutdown actions.
+    pub fn shutdown(&mut self, out: &mut Vec<Action>) {
+        self.tasks.abort_all();
+        self.in_flight.clear();
+        self.machine.shutdown(out);
+    }
+}
