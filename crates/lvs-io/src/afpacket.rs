@@ -3,11 +3,12 @@
 //!
 //! Unlike AF_XDP, an AF_PACKET socket receives a *copy*: the kernel stack still sees every
 //! frame, so a daemon using this backend must keep the kernel from answering service traffic
-//! itself. Buffers are preallocated (`batch` frames of [`MAX_FRAME`] bytes): no allocation per
-//! packet. Our own transmissions are not looped back (`PACKET_IGNORE_OUTGOING`).
+//! itself. One receive buffer of [`MAX_FRAME`] bytes is allocated at bind time: no allocation
+//! per packet. This is the plain `recv`/`send` variant (one system call per frame); a
+//! TPACKET_V3 ring would cut that cost and is left for later. Our own transmissions are not looped back (`PACKET_IGNORE_OUTGOING`).
 #![allow(unsafe_code)]
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use crate::sys;
 use crate::{Action, IoError, PacketIo};
@@ -77,16 +78,9 @@ impl PacketSocket {
         Ok(Some(n as usize))
     }
 
-    fn send_one(&self, frame: &[u8]) -> Result<bool, IoError> {
+    fn send_one(fd: RawFd, frame: &[u8]) -> Result<bool, IoError> {
         // SAFETY: frame is a live buffer of frame.len() bytes, only read by the kernel.
-        let n = unsafe {
-            libc::send(
-                self.fd.as_raw_fd(),
-                frame.as_ptr().cast(),
-                frame.len(),
-                libc::MSG_DONTWAIT,
-            )
-        };
+        let n = unsafe { libc::send(fd, frame.as_ptr().cast(), frame.len(), libc::MSG_DONTWAIT) };
         if n < 0 {
             let e = std::io::Error::last_os_error();
             return match e.raw_os_error() {
@@ -122,10 +116,7 @@ impl PacketIo for PacketSocket {
                 && out > 0
                 && out <= self.buf.len()
             {
-                let buf = std::mem::take(&mut self.buf);
-                let r = self.send_one(&buf[..out]);
-                self.buf = buf;
-                r?;
+                Self::send_one(self.fd.as_raw_fd(), &self.buf[..out])?;
             }
         }
         Ok(n)
@@ -134,7 +125,7 @@ impl PacketIo for PacketSocket {
     fn send_batch(&mut self, frames: &[&[u8]]) -> Result<usize, IoError> {
         let mut sent = 0;
         for fr in frames {
-            if !self.send_one(fr)? {
+            if !Self::send_one(self.fd.as_raw_fd(), fr)? {
                 break;
             }
             sent += 1;

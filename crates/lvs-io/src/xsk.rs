@@ -458,3 +458,23 @@ impl PacketIo for XskSocket {
         Ok(sent)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_geometry_is_refused_before_any_syscall() {
+        for (frames, ring_size) in [(100, 64), (64, 48), (64, 128), (1, 1)] {
+            let cfg = XskConfig {
+                frames,
+                ring_size,
+                mode: XskMode::Copy,
+            };
+            assert!(
+                matches!(XskSocket::bind(1, 0, cfg), Err(IoError::Invalid(_))),
+                "{frames}/{ring_size}"
+            );
+        }
+    }
+}
