@@ -258,6 +258,52 @@ fn icmp_errors_follow_the_quoted_packet() {
 }
 
 #[test]
+fn fullnat_replies_to_local_addresses_and_ipv6_nat_replies() {
+    with_steering("fnat", false, |s| {
+        // FULLNAT: the real server answers to the director's local address, any port (9090 is
+        // not a NAT reply source, so only the local-address entry can match).
+        let laddr = Ipv4Addr::new(10, 1, 0, 250);
+        assert_eq!(run(s, &v4_frame(6, RIP, 9090, laddr, 61000)), action::PASS);
+        s.insert(SteerKey::service(proto::TCP, IpAddr::V4(laddr), 0))
+            .unwrap();
+        assert_eq!(
+            run(s, &v4_frame(6, RIP, 9090, laddr, 61000)),
+            action::REDIRECT
+        );
+        assert_eq!(
+            run(s, &v4_frame(6, Ipv4Addr::new(10, 1, 0, 3), 22, laddr, 5)),
+            action::REDIRECT
+        );
+        assert_eq!(
+            run(s, &v4_frame(17, RIP, 9090, laddr, 61000)),
+            action::PASS,
+            "TCP only"
+        );
+
+        // NAT reply from an IPv6 real server.
+        let rip6 = Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 2);
+        assert_eq!(
+            run(s, &v6_frame(17, rip6, 5353, CLIENT6, 40000)),
+            action::PASS
+        );
+        s.insert(SteerKey::reply_source(proto::UDP, IpAddr::V6(rip6), 5353))
+            .unwrap();
+        assert_eq!(
+            run(s, &v6_frame(17, rip6, 5353, CLIENT6, 40000)),
+            action::REDIRECT
+        );
+        // The same address as an IPv4-mapped key must not collide with IPv4 entries.
+        assert_eq!(
+            run(
+                s,
+                &v4_frame(17, Ipv4Addr::new(32, 1, 13, 184), 5353, CLIENT, 1)
+            ),
+            action::PASS
+        );
+    });
+}
+
+#[test]
 fn empty_socket_slot_falls_back_to_pass() {
     with_steering("nosock", true, |s| {
         let before = s.stats().unwrap();
