@@ -13,8 +13,10 @@
 //!   apart; only the failure after the last retry marks the checker down, so
 //!   a checker goes down after `retry + 1` consecutive failures. After that
 //!   (and after any success) the next check comes `delay_loop` later. A
-//!   success resets the retry count. A checker that is already down is not
-//!   retried (its next check is `delay_loop` later).
+//!   success resets the retry count. A checker that is down (including an
+//!   `alpha` checker that has not passed yet) is not retried: each failure
+//!   is a verdict and the next check is `delay_loop` later (keepalived
+//!   2.2.7 in the lab: `lab/keepalived_rules.out`).
 //! - **Real server**: alive when none of its checkers is down. When the first
 //!   checker goes down the server is removed from the pool (or, with
 //!   `inhibit_on_failure`, kept with weight 0) and `notify_down` runs; when
@@ -22,8 +24,8 @@
 //!   restored) and `notify_up` runs.
 //! - **alpha**: a checker with `alpha` starts down, so its server starts out
 //!   of the pool (present with weight 0 under `inhibit_on_failure`) until
-//!   it passes. An alpha checker whose first verdict is a failure runs
-//!   `notify_down` once (keepalived's `has_run`).
+//!   it passes. An alpha checker whose first check fails runs
+//!   `notify_down` once, at once (keepalived's `has_run`).
 //! - **Quorum**: the sum of the weights of alive servers is compared with
 //!   `quorum - hysteresis` while the quorum is up and `quorum + hysteresis`
 //!   while it is down. Losing it runs `quorum_down`; when a `sorry_server`
@@ -444,7 +446,7 @@ impl VsMachine {
             c.retry_it = 0;
             c.next_due = now + c.timing.delay_loop;
             Some(true)
-        } else if (c.is_up || !c.has_run) && c.retry_it < c.timing.retry {
+        } else if c.is_up && c.retry_it < c.timing.retry {
             c.retry_it += 1;
             c.next_due = now + c.timing.delay_before_retry;
             None

@@ -210,14 +210,19 @@ fn alpha_starts_down_until_the_first_success() {
 fn alpha_first_failure_reports_down_once() {
     let vs = one_rs(false, true);
     let (mut m, _) = start(&vs);
-    // Not yet run: the failure is retried like an up checker's.
-    assert!(feed(&mut m, 0, 0, 0, Outcome::Down).is_empty());
-    assert!(feed(&mut m, 1, 0, 0, Outcome::Down).is_empty());
+    let id = CheckerId {
+        real: 0,
+        checker: 0,
+    };
+    // A down checker is not retried: the first failure is the verdict
+    // (keepalived 2.2.7 in the lab, `lab/keepalived_rules.out`, server E).
     assert_eq!(
-        kinds(&feed(&mut m, 2, 0, 0, Outcome::Down)),
+        kinds(&feed(&mut m, 0, 0, 0, Outcome::Down)),
         vec![k("notify_down", "rs0", 0)]
     );
-    assert!(feed(&mut m, 12, 0, 0, Outcome::Down).is_empty());
+    assert_eq!(m.next_due(id), Some(secs(10)));
+    assert!(feed(&mut m, 10, 0, 0, Outcome::Down).is_empty());
+    assert_eq!(m.next_due(id), Some(secs(20)));
 }
 
 #[test]
@@ -600,4 +605,67 @@ proptest! {
             prop_assert_eq!(pool.contains_key("sorry"), !up);
         }
     }
+}
+
+/// lab/keepalived_rules.out, VS 10.0.0.3: three servers of weight 2 all
+/// passing, quorum 6, hysteresis 1. Starting with the quorum down needs
+/// 6 >= 7, so keepalived 2.2.7 starts with only the sorry server in IPVS
+/// and runs quorum_down.
+#[test]
+fn lab_start_below_quorum_plus_hysteresis_serves_the_sorry_server() {
+    let conf = QUORUM
+        .replace("SORRY_INHIBIT", "")
+        .replace("quorum 4", "quorum 6");
+    let vs = load(&conf);
+    let (m, out) = start(&vs);
+    assert_eq!(
+        kinds(&out),
+        vec![
+            k("add", "rs0", 2),
+            k("add", "rs1", 2),
+            k("add", "rs2", 2),
+            k("remove", "rs0", 0),
+            k("remove", "rs1", 0),
+            k("remove", "rs2", 0),
+            k("add", "sorry", 1),
+            k("quorum_down", "vs", 0)
+        ]
+    );
+    assert!(m.sorry_active());
+}
+
+/// lab/keepalived_rules2.out, VS 10.0.0.4: alpha, inhibit_on_failure,
+/// sorry_server_inhibit; real servers of weight 3 (always failing) and 4
+/// (passing). IPVS at start: both at weight 0, sorry at 1; after the
+/// checks: 0, 4 and sorry 0.
+#[test]
+fn lab_alpha_inhibit_and_sorry_inhibit() {
+    let vs = load(
+        r#"
+virtual_server 10.0.0.4 80 {
+  delay_loop 3
+  protocol TCP
+  alpha
+  inhibit_on_failure
+  sorry_server 10.0.9.9 80
+  sorry_server_inhibit
+  real_server 10.0.4.1 80 { weight 3
+    MISC_CHECK { misc_path "/bin/false"
+      warmup 0 } }
+  real_server 10.0.4.2 80 { weight 4
+    MISC_CHECK { misc_path "/bin/true"
+      warmup 0 } }
+}
+"#,
+    );
+    let (mut m, out) = start(&vs);
+    assert_eq!(
+        kinds(&out),
+        vec![k("add", "rs0", 0), k("add", "rs1", 0), k("add", "sorry", 1)]
+    );
+    assert!(feed(&mut m, 1, 0, 0, Outcome::Down).is_empty());
+    assert_eq!(
+        kinds(&feed(&mut m, 1, 1, 0, Outcome::Up)),
+        vec![k("weight", "sorry", 0), k("weight", "rs1", 4)]
+    );
 }

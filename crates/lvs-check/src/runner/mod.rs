@@ -126,9 +126,15 @@ pub async fn run(spec: &CheckSpec, tls: Option<&Arc<rustls::ClientConfig>>) -> O
         CheckKind::Misc(m) => {
             let exit =
                 run_program(&m.path.argv, spec.script_user.as_ref(), spec.misc_timeout).await;
+            // A program that cannot be started counts as passing, as in
+            // keepalived 2.2.7: a missing or non-executable `misc_path`
+            // disables the checker at load, and a file exec refuses
+            // (no `#!`) makes the child exit 0 ("script errors aren't
+            // server errors"; lab/keepalived_rules2.out).
             let code = match exit {
                 MiscExit::Exited(c) => Some(c),
-                MiscExit::Killed | MiscExit::SpawnFailed(_) => None,
+                MiscExit::SpawnFailed(_) => Some(0),
+                MiscExit::Killed => None,
             };
             return misc_outcome(code, m.dynamic, spec.configured_weight);
         }

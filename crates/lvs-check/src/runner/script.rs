@@ -1,15 +1,17 @@
 //! Running MISC_CHECK programs and notify scripts.
 //!
 //! keepalived 2.x splits the command line itself (lvs-config does the same
-//! into [`lvs_config::Script::argv`]) and `execve`s the program directly:
-//! no shell parses the line, so `;`, `|`, `$VAR` or `>` are plain
-//! arguments. The one case where `/bin/sh` is involved is the one `execvp`
-//! also handles: a program file without a `#!` line (and not a binary),
-//! for which exec fails with `ENOEXEC`; it is then run as `/bin/sh FILE
-//! ARGS...`. Programs run in their own process group, with standard input
-//! and output on `/dev/null`, as the configured user (its primary group or
-//! the configured group; supplementary groups cleared when started as
-//! root), and a MISC_CHECK program is killed with its whole group when its
+//! into [`lvs_config::Script::argv`]) and `execve`s the program directly.
+//! No shell is ever involved: `;`, `|`, `$VAR` or `>` are plain arguments,
+//! and a program file without a `#!` line is not handed to `/bin/sh`
+//! either (its exec fails). Checked against keepalived 2.2.7 in the lab
+//! (`lab/keepalived_rules.out`, `lab/keepalived_rules2.out`):
+//! `"/bin/echo ok; exit 1"` passes, and a `#!`-less file is never run.
+//!
+//! Programs run in their own process group, with standard input and output
+//! on `/dev/null`, as the configured user (its primary group or the
+//! configured group; supplementary groups cleared when started as root),
+//! and a MISC_CHECK program is killed with its whole group when its
 //! timeout expires.
 
 use std::io;
@@ -58,18 +60,12 @@ fn command(program: &str, args: &[String], user: Option<&ScriptUser>) -> io::Res
     Ok(cmd)
 }
 
-/// Starts `argv` directly, falling back to `/bin/sh` for a file that the
-/// kernel refuses with `ENOEXEC`.
+/// Starts `argv` directly (never through a shell).
 pub fn spawn(argv: &[String], user: Option<&ScriptUser>) -> io::Result<Child> {
     let (program, args) = argv
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
-    match command(program, args, user)?.spawn() {
-        Err(e) if e.raw_os_error() == Some(nix::errno::Errno::ENOEXEC as i32) => {
-            command("/bin/sh", argv, user)?.spawn()
-        }
-        r => r,
-    }
+    command(program, args, user)?.spawn()
 }
 
 /// Runs a MISC_CHECK program for at most `limit`.
