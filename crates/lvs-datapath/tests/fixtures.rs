@@ -1581,7 +1581,17 @@ fn verdict_text(v: &Verdict) -> String {
 
 /// Runs a case on its data path; returns the failures and the case as
 /// text (inputs, verdicts, outputs) for the fixture files.
-fn run_case(mut case: Case) -> (Vec<String>, String) {
+fn run_case(case: Case) -> (Vec<String>, String) {
+    let (f, t, _) = run_case_frames(case);
+    (f, t)
+}
+
+/// Input and expected output frames of one step, for the pcap files.
+type Pair = (Vec<u8>, Option<Vec<u8>>);
+
+/// [`run_case`] plus the (input, expected output) frames.
+fn run_case_frames(mut case: Case) -> (Vec<String>, String, Vec<Pair>) {
+    let mut pairs = Vec::new();
     let mut failures = Vec::new();
     let mut text = format!("# {}: {}\n", case.name, case.desc);
     for (i, st) in case.steps.iter().enumerate() {
@@ -1606,6 +1616,7 @@ fn run_case(mut case: Case) -> (Vec<String>, String) {
             verdict_text(&st.verdict).replace(' ', ":"),
             want.as_deref().map_or("-".to_owned(), hex)
         );
+        pairs.push((st.input.clone(), want.clone()));
         if let Some(w) = want
             && f.data() != w.as_slice()
         {
@@ -1618,7 +1629,28 @@ fn run_case(mut case: Case) -> (Vec<String>, String) {
             ));
         }
     }
-    (failures, text)
+    (failures, text, pairs)
+}
+
+/// A classic pcap file (LINKTYPE_ETHERNET); packet `k` of step `j` of case
+/// `i` gets the timestamp `i` s `j` µs so that inputs and outputs pair up.
+fn pcap(packets: &[(u32, u32, &[u8])]) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend(0xa1b2_c3d4u32.to_le_bytes());
+    b.extend(2u16.to_le_bytes());
+    b.extend(4u16.to_le_bytes());
+    b.extend(0i32.to_le_bytes());
+    b.extend(0u32.to_le_bytes());
+    b.extend(65535u32.to_le_bytes());
+    b.extend(1u32.to_le_bytes());
+    for (sec, usec, p) in packets {
+        b.extend(sec.to_le_bytes());
+        b.extend(usec.to_le_bytes());
+        b.extend((p.len() as u32).to_le_bytes());
+        b.extend((p.len() as u32).to_le_bytes());
+        b.extend_from_slice(p);
+    }
+    b
 }
 
 #[test]
@@ -1640,10 +1672,18 @@ fn fixture_files_are_current() {
     if write {
         std::fs::create_dir_all(&dir).unwrap();
     }
-    for case in all_cases() {
+    let mut ins = Vec::new();
+    let mut outs = Vec::new();
+    for (i, case) in all_cases().into_iter().enumerate() {
         let name = case.name;
-        let (failures, text) = run_case(case);
+        let (failures, text, pairs) = run_case_frames(case);
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+        for (j, (inp, out)) in pairs.into_iter().enumerate() {
+            ins.push((i as u32, j as u32, inp));
+            if let Some(o) = out {
+                outs.push((i as u32, j as u32, o));
+            }
+        }
         let path = dir.join(format!("{name}.txt"));
         if write {
             std::fs::write(&path, &text).unwrap();
@@ -1651,6 +1691,23 @@ fn fixture_files_are_current() {
             let on_disk = std::fs::read_to_string(&path)
                 .unwrap_or_else(|_| panic!("{} missing: regenerate the fixtures", path.display()));
             assert_eq!(on_disk, text, "{} is stale", path.display());
+        }
+    }
+    let as_refs = |v: &[(u32, u32, Vec<u8>)]| -> Vec<u8> {
+        let r: Vec<(u32, u32, &[u8])> = v.iter().map(|(a, b, p)| (*a, *b, p.as_slice())).collect();
+        pcap(&r)
+    };
+    for (file, data) in [
+        ("fixtures-in.pcap", as_refs(&ins)),
+        ("fixtures-out.pcap", as_refs(&outs)),
+    ] {
+        let path = dir.join(file);
+        if write {
+            std::fs::write(&path, &data).unwrap();
+        } else {
+            let on_disk = std::fs::read(&path)
+                .unwrap_or_else(|_| panic!("{} missing: regenerate the fixtures", path.display()));
+            assert!(on_disk == data, "{} is stale", path.display());
         }
     }
 }
