@@ -303,6 +303,8 @@ virtual_server 10.0.0.1 80 {
 }
 "#;
 
+/// The same sequence run on keepalived 2.2.7 in the lab:
+/// lab/keepalived_quorum.out (IPVS and the quorum scripts after each step).
 #[test]
 fn quorum_hysteresis_and_sorry_server() {
     let vs = load(&QUORUM.replace("SORRY_INHIBIT", ""));

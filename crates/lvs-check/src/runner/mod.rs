@@ -22,7 +22,7 @@
 mod net;
 mod script;
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -150,8 +150,8 @@ pub struct Driver {
     specs: Vec<Vec<Arc<CheckSpec>>>,
     tls: Option<Arc<rustls::ClientConfig>>,
     origin: Instant,
-    in_flight: BTreeSet<CheckerId>,
-    tasks: JoinSet<(CheckerId, Outcome)>,
+    in_flight: BTreeMap<tokio::task::Id, CheckerId>,
+    tasks: JoinSet<Outcome>,
 }
 
 impl Driver {
@@ -179,7 +179,7 @@ impl Driver {
             specs,
             tls,
             origin: Instant::now(),
-            in_flight: BTreeSet::new(),
+            in_flight: BTreeMap::new(),
             tasks: JoinSet::new(),
         }
     }
@@ -198,7 +198,7 @@ impl Driver {
         let mut due = Vec::new();
         self.machine.due(now, &mut due);
         for id in due {
-            if !self.in_flight.insert(id) {
+            if self.in_flight.values().any(|c| *c == id) {
                 continue;
             }
             let Some(spec) = self.specs.get(id.real).and_then(|v| v.get(id.checker)) else {
@@ -206,8 +206,10 @@ impl Driver {
             };
             let spec = Arc::clone(spec);
             let tls = self.tls.clone();
-            self.tasks
-                .spawn(async move { (id, run(&spec, tls.as_ref()).await) });
+            let task = self
+                .tasks
+                .spawn(async move { run(&spec, tls.as_ref()).await });
+            self.in_flight.insert(task.id(), id);
         }
         let next = self.next_idle_deadline();
         let sleep = async {
@@ -217,10 +219,16 @@ impl Driver {
             }
         };
         tokio::select! {
-            Some(Ok((id, outcome))) = self.tasks.join_next(), if !self.tasks.is_empty() => {
-                self.in_flight.remove(&id);
-                let now = self.origin.elapsed();
-                self.machine.on_result(now, id, outcome, out);
+            Some(done) = self.tasks.join_next_with_id(), if !self.tasks.is_empty() => {
+                // A check task that panicked counts as a failed check.
+                let (task, outcome) = match done {
+                    Ok((task, outcome)) => (task, outcome),
+                    Err(e) => (e.id(), Outcome::Down),
+                };
+                if let Some(id) = self.in_flight.remove(&task) {
+                    let now = self.origin.elapsed();
+                    self.machine.on_result(now, id, outcome, out);
+                }
             }
             () = sleep => {}
         }
@@ -232,7 +240,7 @@ impl Driver {
         for (real, v) in self.specs.iter().enumerate() {
             for checker in 0..v.len() {
                 let id = CheckerId { real, checker };
-                if self.in_flight.contains(&id) {
+                if self.in_flight.values().any(|c| *c == id) {
                     continue;
                 }
                 if let Some(t) = self.machine.next_due(id)
