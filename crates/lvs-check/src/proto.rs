@@ -5,8 +5,8 @@
 //!   `GET <path> HTTP/1.0` (or `1.1`, or `1.0` with `Connection: close` for
 //!   `1.0C`) with `User-Agent: KeepAliveClient` and a `Host` header: the
 //!   url's `virtualhost`, else the checker's, real server's or virtual
-//!   server's, else the connect address (IPv6 in brackets), with `:port`
-//!   appended unless the port is the scheme's default. A response passes
+//!   server's (as written), else `address:port` (IPv6 in brackets), as
+//!   keepalived 2.2.7 sends them (lab/keepalived_wire.out). A response passes
 //!   when its status is in the url's `status_code` set (200-299 by
 //!   default) and, when `digest` is set, the MD5 of the body (everything
 //!   after the blank line, read to the end of the connection) matches.
@@ -23,19 +23,16 @@ use lvs_config::HttpProtocol;
 /// keepalived's HTTP User-Agent.
 pub const USER_AGENT: &str = "KeepAliveClient";
 
-/// The Host header value: `host` (or the address) plus `:port` unless the
-/// port is `default_port`.
-pub fn host_header(host: Option<&str>, addr: IpAddr, port: u16, default_port: u16) -> String {
-    let mut h = match (host, addr) {
+/// The Host header value: the virtual host as written when there is one,
+/// else the connect address (IPv6 in brackets) with `:port`, whatever the
+/// port (keepalived 2.2.7 sends `Host: 127.0.0.1:80`, and `Host:
+/// www.example.com` to port 8080; lab/keepalived_wire.out).
+pub fn host_header(host: Option<&str>, addr: IpAddr, port: u16) -> String {
+    match (host, addr) {
         (Some(h), _) => h.to_owned(),
-        (None, IpAddr::V6(a)) => format!("[{a}]"),
-        (None, IpAddr::V4(a)) => a.to_string(),
-    };
-    if port != default_port {
-        h.push(':');
-        h.push_str(&port.to_string());
+        (None, IpAddr::V6(a)) => format!("[{a}]:{port}"),
+        (None, IpAddr::V4(a)) => format!("{a}:{port}"),
     }
-    h
 }
 
 /// The GET request for `path`.
@@ -200,19 +197,25 @@ mod tests {
             http_request("/health", "www.example.com", HttpProtocol::V1_0),
             "GET /health HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nHost: www.example.com\r\n\r\n"
         );
-        assert!(http_request("/", "h", HttpProtocol::V1_1).starts_with("GET / HTTP/1.1\r\n"));
-        assert!(http_request("/", "h", HttpProtocol::V1_0C).contains("Connection: close\r\n"));
-        assert!(!http_request("/", "h", HttpProtocol::V1_0).contains("Connection"));
+        // Byte for byte what keepalived 2.2.7 sent (lab/keepalived_wire.out).
+        assert_eq!(
+            http_request("/b", "127.0.0.1:80", HttpProtocol::V1_1),
+            "GET /b HTTP/1.1\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: 127.0.0.1:80\r\n\r\n"
+        );
+        assert_eq!(
+            http_request("/c", "www.example.com", HttpProtocol::V1_0C),
+            "GET /c HTTP/1.0\r\nUser-Agent: KeepAliveClient\r\nConnection: close\r\nHost: www.example.com\r\n\r\n"
+        );
     }
 
     #[test]
     fn host_header_rules() {
         let v4: IpAddr = "10.1.2.3".parse().unwrap();
         let v6: IpAddr = "2001:db8::1".parse().unwrap();
-        assert_eq!(host_header(None, v4, 80, 80), "10.1.2.3");
-        assert_eq!(host_header(None, v4, 8080, 80), "10.1.2.3:8080");
-        assert_eq!(host_header(None, v6, 443, 443), "[2001:db8::1]");
-        assert_eq!(host_header(Some("a.example"), v6, 81, 80), "a.example:81");
+        assert_eq!(host_header(None, v4, 80), "10.1.2.3:80");
+        assert_eq!(host_header(None, v4, 8080), "10.1.2.3:8080");
+        assert_eq!(host_header(None, v6, 443), "[2001:db8::1]:443");
+        assert_eq!(host_header(Some("a.example"), v6, 81), "a.example");
     }
 
     #[test]
@@ -241,6 +244,10 @@ mod tests {
 
     #[test]
     fn dns_query_encoding() {
+        // keepalived 2.2.7's query for `type A name www.example.com`, id
+        // 0xee3b (lab/keepalived_wire.out).
+        let lab = "ee3b0100000100000000000003777777076578616d706c6503636f6d0000010001";
+        assert_eq!(hex(&dns_query(0xee3b, "www.example.com", 1).unwrap()), lab);
         let q = dns_query(0x1234, "www.example.com", 1).unwrap();
         assert_eq!(&q[..4], &[0x12, 0x34, 0x01, 0x00]);
         assert_eq!(&q[12..16], b"\x03www");

@@ -153,8 +153,7 @@ async fn http_url(
     tls: Option<&Arc<rustls::ClientConfig>>,
 ) -> io::Result<bool> {
     let vhost = url.virtualhost.as_deref().or(spec.virtualhost.as_deref());
-    let default_port = if tls.is_some() { 443 } else { 80 };
-    let host = proto::host_header(vhost, spec.target.ip(), spec.target.port(), default_port);
+    let host = proto::host_header(vhost, spec.target.ip(), spec.target.port());
     let request = proto::http_request(
         &url.path,
         &host,
