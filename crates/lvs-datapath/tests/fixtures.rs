@@ -1463,6 +1463,73 @@ fn with_dest_removed(mut case: Case) -> Case {
     case
 }
 
+/// An ICMP "fragmentation needed" (MTU 1300) from the real server about
+/// an IPIP packet the director sent it (`ip_vs_in_icmp`, tunnel branch):
+/// the director answers the client from the VIP, frag needed with MTU
+/// min(1300, route MTU 1500) - 20 = 1280, quoting the inner packet as it
+/// was tunnelled (TTL 63). Without DF on the inner packet the error is
+/// absorbed.
+fn tunnel_icmp_case(name: &'static str, df: bool) -> Case {
+    let (c, v, r) = addrs(false);
+    let dp = datapath(
+        rr(key(Protocol::Tcp, v, 80)),
+        &[(r, 80, tun(TunnelType::Ipip, 0, TunnelCsum::NoCsum))],
+    );
+    let inner_in = ip_df(c, v, TCP, 64, df, &tcp(c, v, CPORT, 80, 1000, 0, SYN, b""));
+    let inner = ip_df(c, v, TCP, 63, df, &tcp(c, v, CPORT, 80, 1000, 0, SYN, b""));
+    let tunnelled = outer(r, 4, 63, df, &inner);
+    let IpAddr::V4(r4) = r else { unreachable!() };
+    let err = ipv4(
+        V4 {
+            src: r4,
+            dst: dir_int4(),
+            proto: ICMP,
+            ttl: 64,
+            tos: 0xc0,
+            id: 5,
+            df: false,
+        },
+        &icmp4(3, 4, 1300, &tunnelled),
+    );
+    let answer = ipv4(
+        V4 {
+            src: vip4(),
+            dst: client4(),
+            proto: ICMP,
+            ttl: 64,
+            tos: 0xc0,
+            id: 0,
+            df: false,
+        },
+        &icmp4(3, 4, 1280, &inner),
+    );
+    Case {
+        name,
+        desc: "ICMP from the real server about a tunnelled packet: the director answers the client",
+        dp,
+        steps: vec![
+            Step {
+                input: from_ext(&inner_in),
+                verdict: fwd_int(rs1_mac()),
+                out: Out::Bytes(to_rs(rs1_mac(), &tunnelled)),
+            },
+            Step {
+                input: from_rs(rs1_mac(), &err),
+                verdict: if df {
+                    reply_ext()
+                } else {
+                    Verdict::Drop(DropReason::IcmpAbsorbed)
+                },
+                out: if df {
+                    Out::Bytes(to_ext(&answer))
+                } else {
+                    Out::Ignore
+                },
+            },
+        ],
+    }
+}
+
 fn all_cases() -> Vec<Case> {
     let mut v = vec![
         nat_case("nat_tcp_v4", TCP, false),
@@ -1557,6 +1624,8 @@ fn all_cases() -> Vec<Case> {
         v.push(gue_case(name, iv6, ov6, cs));
     }
     v.push(icmp_in_dr_case("icmp_in_dr_v4", false));
+    v.push(tunnel_icmp_case("icmp_from_rs_tun_frag_needed", true));
+    v.push(tunnel_icmp_case("icmp_from_rs_tun_no_df_absorbed", false));
     v.push(icmp_in_dr_case("icmp_in_tun_v4", true));
     for c in xmit_cases() {
         if c.name == "dr_dest_removed" {
