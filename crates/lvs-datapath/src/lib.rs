@@ -127,7 +127,8 @@ pub enum DropReason {
     #[error("tunnel MTU too small")]
     MtuTooSmall,
     /// An ICMP error consumed without an answer (the tunnel branch of
-    /// `ip_vs_in_icmp` for a client not doing PMTU discovery).
+    /// `ip_vs_in_icmp` for a client not doing PMTU discovery), or a
+    /// packet that would need an ICMP answer about an ICMP error.
     #[error("ICMP error absorbed")]
     IcmpAbsorbed,
     /// `lvs-core` dropped it.
@@ -361,9 +362,12 @@ impl<R: RandomSource> Datapath<R> {
         let Some(meta) = self.meta(ip) else {
             return Verdict::Drop(DropReason::Malformed);
         };
-        if self.ipvs.conn_lookup_out(&meta).is_some()
-            && let OutVerdict::Forward(of) = self.ipvs.conn_out(now, &meta)
-        {
+        let reply = self.ipvs.conn_lookup_out(&meta).is_some();
+        if reply && ip.ttl <= 1 {
+            // `ip_forward` answers before the FORWARD hook runs IPVS.
+            return self.not_ours(now, frame, l3, ip, None);
+        }
+        if reply && let OutVerdict::Forward(of) = self.ipvs.conn_out(now, &meta) {
             let fwd = self
                 .ipvs
                 .conn_info(of.conn)
@@ -763,6 +767,10 @@ impl<R: RandomSource> Datapath<R> {
     ) -> Verdict {
         let (kind, code, rest) = msg;
         let orig = &frame.data()[at.0..at.0 + at.1];
+        if is_icmp_error(orig) {
+            // `icmp_send` never answers an ICMP error.
+            return Verdict::Drop(DropReason::IcmpAbsorbed);
+        }
         let hop = match self.hop(&dst, false) {
             Ok(h) => h,
             Err(v) => return v,
@@ -918,28 +926,37 @@ impl<R: RandomSource> Datapath<R> {
         tun: Option<(usize, usize)>,
         inbound: bool,
     ) -> Step<()> {
-        let pkt = &mut frame.data_mut()[l3..l3 + len];
+        let pkt = &frame.data()[l3..l3 + len];
         let fields = if pkt.first().map(|b| b >> 4) == Some(4) {
-            Ipv4Packet::new_checked(&*pkt)
-                .map(|p| (true, p.ttl(), IpAddr::V4(p.dst()), p.dont_fragment()))
+            Ipv4Packet::new_checked(pkt).map(|p| {
+                let (s, d) = (IpAddr::V4(p.src()), IpAddr::V4(p.dst()));
+                (true, p.ttl(), s, d, p.dont_fragment())
+            })
         } else {
-            Ipv6Packet::new_checked(&*pkt)
-                .map(|p| (false, p.hop_limit(), IpAddr::V6(p.dst()), true))
+            Ipv6Packet::new_checked(pkt).map(|p| {
+                let (s, d) = (IpAddr::V6(p.src()), IpAddr::V6(p.dst()));
+                (false, p.hop_limit(), s, d, true)
+            })
         };
-        let Ok((v4, ttl, dst, df)) = fields else {
+        let Ok((v4, ttl, src, dst, df)) = fields else {
             return Err(Verdict::Drop(DropReason::Malformed));
         };
-        let icmp_src = |hop: &Hop| -> Option<IpAddr> {
+        // `icmp_send`: a packet addressed to the director is answered from
+        // that address; a forwarded one from the director's address on the
+        // way back to the sender.
+        let icmp_src = |me: &Self| -> Option<IpAddr> {
             if inbound {
-                Some(dst)
-            } else if v4 {
-                hop.src_v4.map(IpAddr::V4)
+                return Some(dst);
+            }
+            let back = me.hop(&src, false).ok()?;
+            if v4 {
+                back.src_v4.map(IpAddr::V4)
             } else {
-                hop.src_v6.map(IpAddr::V6)
+                back.src_v6.map(IpAddr::V6)
             }
         };
         if ttl <= 1 {
-            let Some(src) = icmp_src(hop) else {
+            let Some(from) = icmp_src(self) else {
                 return Err(Verdict::Drop(DropReason::NoSourceAddr));
             };
             let (k, c) = if v4 {
@@ -947,14 +964,13 @@ impl<R: RandomSource> Datapath<R> {
             } else {
                 (icmpv6::kind::TIME_EXCEEDED, 0)
             };
-            return Err(self.answer(frame, l3, len, src, k, c, 0));
+            return Err(self.answer(frame, l3, len, from, k, c, 0));
         }
-        if v4 {
-            if let Ok(mut p) = Ipv4Packet::new_checked(&mut *pkt) {
-                p.decrement_ttl();
-            }
-        } else if let Ok(mut p) = Ipv6Packet::new_checked(&mut *pkt) {
-            p.decrement_hop_limit();
+        // IPVS (`__ip_vs_get_out_rt`) decrements before its MTU check, so
+        // its ICMP quotes the decremented TTL; `ip_forward` checks the MTU
+        // first.
+        if inbound {
+            decrement_ttl(&mut frame.data_mut()[l3..l3 + len], v4);
         }
         let route_mtu = usize::from(hop.mtu);
         let mtu = if let Some((overhead, floor)) = tun {
@@ -970,7 +986,7 @@ impl<R: RandomSource> Datapath<R> {
             if v4 && !(df && (tun.is_none() || self.config.pmtu_disc)) {
                 return Err(Verdict::Drop(DropReason::NeedsFragmentation));
             }
-            let Some(src) = icmp_src(hop) else {
+            let Some(from) = icmp_src(self) else {
                 return Err(Verdict::Drop(DropReason::NoSourceAddr));
             };
             let m = u32::try_from(mtu).unwrap_or(u32::MAX);
@@ -979,14 +995,17 @@ impl<R: RandomSource> Datapath<R> {
                     frame,
                     l3,
                     len,
-                    src,
+                    from,
                     icmp::kind::DEST_UNREACH,
                     icmp::code::FRAG_NEEDED,
                     m & 0xffff,
                 )
             } else {
-                self.answer(frame, l3, len, src, icmpv6::kind::PACKET_TOO_BIG, 0, m)
+                self.answer(frame, l3, len, from, icmpv6::kind::PACKET_TOO_BIG, 0, m)
             });
+        }
+        if !inbound {
+            decrement_ttl(&mut frame.data_mut()[l3..l3 + len], v4);
         }
         Ok(())
     }
@@ -1027,6 +1046,34 @@ impl<R: RandomSource> Datapath<R> {
     fn write_l2(&self, frame: &mut Frame, hop: &Hop, et: u16) {
         // Cannot fail: the window holds at least the 14 header bytes.
         let _ = ethernet::write_header(frame.data_mut(), hop.mac, hop.src_mac, &[], et);
+    }
+}
+
+/// Whether an IP packet (possibly a truncated quote) is an ICMP error
+/// message (IPv4 types 3, 4, 5, 11, 12; ICMPv6 types below 128 right
+/// after the fixed header).
+fn is_icmp_error(p: &[u8]) -> bool {
+    match p.first().map(|b| b >> 4) {
+        Some(4) => {
+            let ihl = usize::from(p[0] & 0x0f) * 4;
+            let first_fragment = p.get(6..8).is_some_and(|f| f[0] & 0x1f == 0 && f[1] == 0);
+            p.get(9) == Some(&proto::ICMP)
+                && first_fragment
+                && p.get(ihl).is_some_and(|t| matches!(t, 3 | 4 | 5 | 11 | 12))
+        }
+        Some(6) => p.get(6) == Some(&proto::ICMPV6) && p.get(40).is_some_and(|t| *t < 128),
+        _ => false,
+    }
+}
+
+/// Decrements the TTL / hop limit of an IP packet (IPv4 checksum kept).
+fn decrement_ttl(pkt: &mut [u8], v4: bool) {
+    if v4 {
+        if let Ok(mut p) = Ipv4Packet::new_checked(pkt) {
+            p.decrement_ttl();
+        }
+    } else if let Ok(mut p) = Ipv6Packet::new_checked(pkt) {
+        p.decrement_hop_limit();
     }
 }
 

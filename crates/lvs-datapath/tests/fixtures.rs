@@ -1530,6 +1530,83 @@ fn tunnel_icmp_case(name: &'static str, df: bool) -> Case {
     }
 }
 
+/// Forwarded (not addressed to the director) packets follow `ip_forward`:
+/// a NAT reply with TTL 1 gets time exceeded from the director's address
+/// toward the sender (10.0.0.1), quoting the packet as received; an ICMP
+/// error with TTL 1 gets no answer (`icmp_send` never answers errors).
+fn forward_ttl_cases() -> Vec<Case> {
+    let (c, v, r) = addrs(false);
+    let mk = || datapath(rr(key(Protocol::Tcp, v, 80)), &[(r, 8080, FwdMethod::Masq)]);
+    let syn = Step {
+        input: from_ext(&pkt(TCP, c, CPORT, v, 80, 64, SYN, b"")),
+        verdict: fwd_int(rs1_mac()),
+        out: Out::Bytes(to_rs(rs1_mac(), &pkt(TCP, c, CPORT, r, 8080, 63, SYN, b""))),
+    };
+    let reply = pkt(TCP, r, 8080, c, CPORT, 1, SYN | ACK, b"");
+    let IpAddr::V4(r4) = r else { unreachable!() };
+    let te = ipv4(
+        V4 {
+            src: dir_int4(),
+            dst: r4,
+            proto: ICMP,
+            ttl: 64,
+            tos: 0xc0,
+            id: 0,
+            df: false,
+        },
+        &icmp4(11, 0, 0, &reply),
+    );
+    let mut quote = pkt(TCP, v, 80, c, CPORT, 63, SYN | ACK, b"");
+    quote.truncate(28);
+    let err_ttl1 = ipv4(
+        V4 {
+            src: router4(),
+            dst: vip4(),
+            proto: ICMP,
+            ttl: 1,
+            tos: 0xc0,
+            id: 7,
+            df: false,
+        },
+        &icmp4(3, 4, 1400, &quote),
+    );
+    vec![
+        Case {
+            name: "nat_reply_ttl_exceeded",
+            desc: "NAT reply with TTL 1: time exceeded from the director's inside address",
+            dp: mk(),
+            steps: vec![
+                Step {
+                    input: syn.input.clone(),
+                    verdict: syn.verdict,
+                    out: Out::Bytes(to_rs(rs1_mac(), &pkt(TCP, c, CPORT, r, 8080, 63, SYN, b""))),
+                },
+                Step {
+                    input: from_rs(rs1_mac(), &reply),
+                    verdict: Verdict::Reply {
+                        ifindex: IF_INT,
+                        next_hop: rs1_mac(),
+                    },
+                    out: Out::Bytes(to_rs(rs1_mac(), &te)),
+                },
+            ],
+        },
+        Case {
+            name: "icmp_error_ttl_exceeded_absorbed",
+            desc: "an ICMP error that would expire is dropped without an answer",
+            dp: mk(),
+            steps: vec![
+                syn,
+                Step {
+                    input: from_ext(&err_ttl1),
+                    verdict: Verdict::Drop(DropReason::IcmpAbsorbed),
+                    out: Out::Ignore,
+                },
+            ],
+        },
+    ]
+}
+
 fn all_cases() -> Vec<Case> {
     let mut v = vec![
         nat_case("nat_tcp_v4", TCP, false),
@@ -1626,6 +1703,7 @@ fn all_cases() -> Vec<Case> {
     v.push(icmp_in_dr_case("icmp_in_dr_v4", false));
     v.push(tunnel_icmp_case("icmp_from_rs_tun_frag_needed", true));
     v.push(tunnel_icmp_case("icmp_from_rs_tun_no_df_absorbed", false));
+    v.extend(forward_ttl_cases());
     v.push(icmp_in_dr_case("icmp_in_tun_v4", true));
     for c in xmit_cases() {
         if c.name == "dr_dest_removed" {
