@@ -12,7 +12,9 @@
 //! - **Retry**: a failed check is retried `retry` times, `delay_before_retry`
 //!   apart; only the failure after the last retry marks the checker down, so
 //!   a checker goes down after `retry + 1` consecutive failures. After that
-//!   (and after any success) the next check comes `delay_loop` later. A
+//!   (and after any success) the next check comes `delay_loop` later
+//!   (HTTP_GET/SSL_GET while down: the larger of `delay_loop` and
+//!   `delay_before_retry`). A
 //!   success resets the retry count. A checker that is down (including an
 //!   `alpha` checker that has not passed yet) is not retried: each failure
 //!   is a verdict and the next check is `delay_loop` later (keepalived
@@ -22,6 +24,12 @@
 //!   `inhibit_on_failure`, kept with weight 0) and `notify_down` runs; when
 //!   the last failed checker comes back it is added again (or its weight
 //!   restored) and `notify_up` runs.
+//! - **HTTP_GET / SSL_GET recovery**: a checker that failed comes back only
+//!   after two passing checks: the one where the failed url answers again,
+//!   then a full pass over the urls `delay_loop` later (at once with
+//!   `fast_recovery`). keepalived 2.2.7 in the lab:
+//!   `lab/keepalived_http_retry.out`. (keepalived probes one url per check
+//!   and walks the list; a runner check here covers all urls at once.)
 //! - **alpha**: a checker with `alpha` starts down, so its server starts out
 //!   of the pool (present with weight 0 under `inhibit_on_failure`) until
 //!   it passes. An alpha checker whose first check fails runs
@@ -48,7 +56,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use lvs_config::{LvsMethod, VirtualServer};
+use lvs_config::{CheckKind, LvsMethod, VirtualServer};
 
 /// Where a check result or an action belongs: real server `real`, checker
 /// `checker` (indices in the configuration's order).
@@ -180,6 +188,10 @@ struct Timing {
     delay_loop: Duration,
     delay_before_retry: Duration,
     retry: u32,
+    /// Interval of checks while down.
+    down_delay: Duration,
+    /// HTTP_GET / SSL_GET recovery: `Some(fast_recovery)`.
+    http_recovery: Option<bool>,
 }
 
 #[derive(Debug, Clone)]
@@ -188,6 +200,8 @@ struct CheckerState {
     is_up: bool,
     has_run: bool,
     retry_it: u32,
+    /// HTTP: the failed check passed once; the confirming pass is due.
+    confirming: bool,
     next_due: Duration,
 }
 
@@ -256,15 +270,29 @@ impl VsMachine {
                         } else {
                             Duration::from_micros(rng.below(warm))
                         };
+                        let http_recovery = match &c.kind {
+                            CheckKind::Http(h) | CheckKind::Ssl(h) => {
+                                Some(h.fast_recovery.unwrap_or(false))
+                            }
+                            _ => None,
+                        };
+                        let down_delay = if http_recovery.is_some() {
+                            t.delay_loop.max(t.delay_before_retry)
+                        } else {
+                            t.delay_loop
+                        };
                         CheckerState {
                             timing: Timing {
                                 delay_loop: t.delay_loop,
                                 delay_before_retry: t.delay_before_retry,
                                 retry: t.retry,
+                                down_delay,
+                                http_recovery,
                             },
                             is_up: !t.alpha,
                             has_run: false,
                             retry_it: 0,
+                            confirming: false,
                             next_due: now + delay,
                         }
                     })
@@ -444,15 +472,34 @@ impl VsMachine {
         let success = !matches!(outcome, Outcome::Down);
         let verdict = if success {
             c.retry_it = 0;
-            c.next_due = now + c.timing.delay_loop;
-            Some(true)
+            match c.timing.http_recovery {
+                // HTTP_GET/SSL_GET: once the failed url passes, keepalived
+                // checks every url again before declaring the checker up
+                // (at once with `fast_recovery`).
+                Some(fast) if !c.is_up && c.has_run && !c.confirming => {
+                    c.confirming = true;
+                    c.next_due = now
+                        + if fast {
+                            Duration::ZERO
+                        } else {
+                            c.timing.delay_loop
+                        };
+                    None
+                }
+                _ => {
+                    c.confirming = false;
+                    c.next_due = now + c.timing.delay_loop;
+                    Some(true)
+                }
+            }
         } else if c.is_up && c.retry_it < c.timing.retry {
             c.retry_it += 1;
             c.next_due = now + c.timing.delay_before_retry;
             None
         } else {
             c.retry_it = 0;
-            c.next_due = now + c.timing.delay_loop;
+            c.confirming = false;
+            c.next_due = now + c.timing.down_delay;
             Some(false)
         };
         if let Outcome::UpWithWeight(w) = outcome {

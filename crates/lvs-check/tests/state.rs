@@ -671,3 +671,86 @@ virtual_server 10.0.0.4 80 {
         vec![k("weight", "sorry", 0), k("weight", "rs1", 4)]
     );
 }
+
+const HTTP: &str = r#"
+virtual_server 10.0.0.1 80 {
+  delay_loop 4
+  protocol TCP
+  real_server 127.0.0.1 8080 {
+    notify_down "/tmp/n.sh down"
+    notify_up "/tmp/n.sh up"
+    HTTP_GET { url { path / }
+      retry 2
+      delay_before_retry 1
+      connect_timeout 2
+      warmup 0
+      FAST } }
+}
+"#;
+
+/// lab/keepalived_http_retry.out (times relative to the first check):
+/// passes at 0 and 4; failures at 8, 9, 10 (delay_before_retry 1) and the
+/// removal at 10; while down, checks every 4 s; the url passes again at 20
+/// but the server comes back only after the confirming pass at 24.
+#[test]
+fn lab_http_get_retry_and_recovery() {
+    let vs = load(&HTTP.replace("FAST", ""));
+    let (mut m, _) = start(&vs);
+    let id = CheckerId {
+        real: 0,
+        checker: 0,
+    };
+    assert!(feed(&mut m, 0, 0, 0, Outcome::Up).is_empty());
+    assert!(feed(&mut m, 4, 0, 0, Outcome::Up).is_empty());
+    assert!(feed(&mut m, 8, 0, 0, Outcome::Down).is_empty());
+    assert_eq!(m.next_due(id), Some(secs(9)));
+    assert!(feed(&mut m, 9, 0, 0, Outcome::Down).is_empty());
+    assert_eq!(
+        kinds(&feed(&mut m, 10, 0, 0, Outcome::Down)),
+        vec![k("remove", "rs0", 0), k("notify_down", "rs0", 0)]
+    );
+    assert_eq!(m.next_due(id), Some(secs(14)));
+    assert!(feed(&mut m, 14, 0, 0, Outcome::Down).is_empty());
+    assert!(feed(&mut m, 20, 0, 0, Outcome::Up).is_empty());
+    assert_eq!(m.next_due(id), Some(secs(24)));
+    assert!(!m.is_alive(0));
+    assert_eq!(
+        kinds(&feed(&mut m, 24, 0, 0, Outcome::Up)),
+        vec![k("add", "rs0", 1), k("notify_up", "rs0", 0)]
+    );
+}
+
+#[test]
+fn http_fast_recovery_confirms_at_once_and_a_failure_restarts() {
+    let vs = load(&HTTP.replace("FAST", "fast_recovery"));
+    let (mut m, _) = start(&vs);
+    let id = CheckerId {
+        real: 0,
+        checker: 0,
+    };
+    for t in 0..3 {
+        feed(&mut m, t, 0, 0, Outcome::Down);
+    }
+    assert!(!m.is_alive(0));
+    // Passing again: the confirming pass is due at once.
+    assert!(feed(&mut m, 6, 0, 0, Outcome::Up).is_empty());
+    assert_eq!(m.next_due(id), Some(secs(6)));
+    // It fails: back to waiting for the failed url.
+    assert!(feed(&mut m, 6, 0, 0, Outcome::Down).is_empty());
+    assert!(feed(&mut m, 10, 0, 0, Outcome::Up).is_empty());
+    assert_eq!(
+        kinds(&feed(&mut m, 10, 0, 0, Outcome::Up)),
+        vec![k("add", "rs0", 1), k("notify_up", "rs0", 0)]
+    );
+}
+
+#[test]
+fn http_alpha_first_pass_is_enough() {
+    let vs = load(&HTTP.replace("FAST", "alpha"));
+    let (mut m, out) = start(&vs);
+    assert!(out.is_empty());
+    assert_eq!(
+        kinds(&feed(&mut m, 0, 0, 0, Outcome::Up)),
+        vec![k("add", "rs0", 1), k("notify_up", "rs0", 0)]
+    );
+}
