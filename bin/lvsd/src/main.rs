@@ -1,0 +1,88 @@
+//! `lvsd`: the lvs-rs director daemon. This first slice is its control
+//! plane: the socket `lvsadm` (invoked as `ipvsadm`) talks to. The data plane
+//! (XDP steering, AF_XDP workers) comes later and will read the same
+//! [`lvs_control::Control`].
+//!
+//! Contract:
+//! - **Socket**: `--socket PATH`, else `$LVSD_SOCKET`, else
+//!   `/run/lvs/lvsd.sock` ([`lvs_proto::socket_path`]). The parent directory
+//!   is created; the socket gets mode 0600. When the path already holds a
+//!   socket that accepts a connection, another lvsd serves it and this one
+//!   refuses to start (exit 1); a socket nobody listens on is stale and is
+//!   replaced; anything that is not a socket is left alone (exit 1).
+//! - **Peers**: the peer's credentials (`SO_PEERCRED`) are read on accept.
+//!   A peer that is not root (uid 0) completes the handshake and then gets
+//!   `EPERM` for every request, as the kernel answers a non-root ipvsadm
+//!   (which then prints "Permission denied (you must be root)").
+//! - **Requests**: each one is applied whole, under one lock, to a single
+//!   [`lvs_control::Control`] (a batch is one request: an atomic restore
+//!   applies all or nothing). Time is a monotonic clock, in milliseconds
+//!   since the daemon started ([`lvs_core::Time`]). Starting a sync daemon on
+//!   an interface that does not exist fails with `ENODEV`, as in the kernel.
+//! - **Timers**: every second `Ipvs::tick` and `Ipvs::expire`; every two
+//!   seconds `Ipvs::estimate` (the kernel's rate estimator period).
+//! - **Configuration**: `--config FILE` applies an `ipvsadm-save` file as one
+//!   atomic `ipvsadm -R` batch before the socket opens; a bad line stops the
+//!   start (exit 1) and names the line.
+//! - **Shutdown**: SIGTERM or SIGINT stop the accept loop; the socket file is
+//!   removed (only when it is still the one this process bound) and the
+//!   process exits 0.
+//! - **Logs**: `tracing` to standard error; `RUST_LOG` filters (default
+//!   `info`).
+
+mod args;
+mod server;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let opts = match args::parse(&argv) {
+        Ok(args::Parsed::Run(o)) => o,
+        Ok(args::Parsed::Help) => {
+            print!("{}", args::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Ok(args::Parsed::Version) => {
+            println!("lvsd {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprint!("lvsd: {e}\n{}", args::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!("cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(server::run(opts));
+    // Connection tasks still open are dropped with the runtime.
+    runtime.shutdown_background();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}

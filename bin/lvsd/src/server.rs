@@ -1,0 +1,465 @@
+//! The control socket: start-up checks, accept loop, one task per client,
+//! the timer task and the shutdown on SIGTERM/SIGINT.
+
+use std::io::{self, Cursor, Read, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use lvs_control::Control;
+use lvs_core::Time;
+use lvs_proto::frame::MAX_FRAME;
+use lvs_proto::{ApiError, Errno, HandshakeError, Request, Response, accept_handshake};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{UnixListener, UnixStream};
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::args::Options;
+
+/// How the daemon names itself in the handshake and status answers.
+fn server_name() -> String {
+    format!("lvsd {}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Why the daemon could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A live lvsd answers on the socket.
+    #[error("another lvsd is already serving {0}")]
+    AlreadyRunning(PathBuf),
+    /// The socket path is taken by something else.
+    #[error("{0} exists and is not a socket; not replacing it")]
+    NotASocket(PathBuf),
+    /// A file-system or socket operation failed.
+    #[error("{what} {path}: {source}")]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// On which path.
+        path: PathBuf,
+        /// The error.
+        source: io::Error,
+    },
+    /// `--config` could not be applied.
+    #[error("configuration {path}: {detail}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// ipvsadm's messages.
+        detail: String,
+    },
+    /// Signal handlers could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signal(io::Error),
+}
+
+/// The state every task shares: the one control handler and the clock.
+#[derive(Debug)]
+struct Shared {
+    control: Mutex<Control>,
+    epoch: Instant,
+}
+
+fn lock(m: &Mutex<Control>) -> MutexGuard<'_, Control> {
+    // A panic inside a handler leaves a consistent-enough model (each
+    // request is applied whole); keep serving.
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    fn now(&self) -> Time {
+        Time(u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX))
+    }
+
+    /// Applies one request atomically.
+    fn handle(&self, req: Request) -> Response {
+        let mut control = lock(&self.control);
+        let now = self.now();
+        if let Some(resp) = refuse_missing_interface(&mut control, now, &req) {
+            return resp;
+        }
+        control.handle(now, req)
+    }
+}
+
+/// Whether a network interface of this namespace is called `name`.
+fn interface_exists(name: &str) -> bool {
+    !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains('/')
+        && Path::new("/sys/class/net").join(name).exists()
+}
+
+/// The kernel refuses to start a sync daemon on a missing interface
+/// (`ENODEV`), after its "already running" check (`EEXIST`). The model does
+/// not see interfaces, so the daemon checks here.
+fn refuse_missing_interface(control: &mut Control, now: Time, req: &Request) -> Option<Response> {
+    match req {
+        Request::StartDaemon(cfg) if !interface_exists(&cfg.mcast_ifn) => {
+            let running = match control.handle(now, Request::ListDaemons) {
+                Response::Daemons(d) => d.iter().any(|d| d.state == cfg.state),
+                _ => false,
+            };
+            (!running).then(|| Response::Error(ApiError::new(Errno::Enodev)))
+        }
+        Request::Batch { requests, atomic } => {
+            let index = requests.iter().position(
+                |r| matches!(r, Request::StartDaemon(cfg) if !interface_exists(&cfg.mcast_ifn)),
+            )?;
+            let failed = Response::BatchFailed {
+                index: u32::try_from(index).unwrap_or(u32::MAX),
+                error: ApiError::new(Errno::Enodev),
+            };
+            if *atomic || index == 0 {
+                return Some(failed);
+            }
+            // Not atomic: what comes before the bad request is applied.
+            let head = Request::Batch {
+                requests: requests[..index].to_vec(),
+                atomic: false,
+            };
+            match control.handle(now, head) {
+                Response::Ok => Some(failed),
+                other => Some(other),
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(opts: Options) -> Result<(), StartError> {
+    let path = opts.socket.clone().unwrap_or_else(lvs_proto::socket_path);
+    let epoch = Instant::now();
+    let mut control = Control::new(Time::ZERO, server_name());
+    if let Some(config) = &opts.config {
+        apply_config(&mut control, config)?;
+        tracing::info!(
+            "applied {}: {} services",
+            config.display(),
+            control.ipvs.service_count()
+        );
+    }
+    let shared = Arc::new(Shared {
+        control: Mutex::new(control),
+        epoch,
+    });
+
+    let listener = bind(&path)?;
+    let bound = std::fs::metadata(&path).map_err(|source| StartError::Io {
+        what: "cannot stat",
+        path: path.clone(),
+        source,
+    })?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(StartError::Signal)?;
+    let mut sigint = signal(SignalKind::interrupt()).map_err(StartError::Signal)?;
+    tracing::info!("listening on {}", path.display());
+
+    let timers = tokio::spawn(timers(shared.clone()));
+    let mut next_id: u64 = 0;
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    next_id += 1;
+                    tokio::spawn(serve(shared.clone(), stream, next_id));
+                }
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+            _ = sigterm.recv() => {
+                tracing::info!("SIGTERM: shutting down");
+                break;
+            }
+            _ = sigint.recv() => {
+                tracing::info!("SIGINT: shutting down");
+                break;
+            }
+        }
+    }
+    timers.abort();
+    drop(listener);
+    remove_if_ours(&path, &bound);
+    Ok(())
+}
+
+/// `--config`: one atomic `ipvsadm -R` of the file.
+fn apply_config(control: &mut Control, path: &Path) -> Result<(), StartError> {
+    let text = std::fs::read_to_string(path).map_err(|source| StartError::Io {
+        what: "cannot read",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let (code, _out, err) = lvs_control::run_ipvsadm(control, Time::ZERO, &["-R"], &text);
+    if code != 0 {
+        return Err(StartError::Config {
+            path: path.to_path_buf(),
+            detail: err.trim_end().replace('\n', "; "),
+        });
+    }
+    Ok(())
+}
+
+/// Prepares the socket path and binds it with mode 0600.
+fn bind(path: &Path) -> Result<UnixListener, StartError> {
+    let io_err = |what: &'static str| {
+        let path = path.to_path_buf();
+        move |source| StartError::Io { what, path, source }
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io_err("cannot create directory for"))?;
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if !m.file_type().is_socket() => {
+            return Err(StartError::NotASocket(path.to_path_buf()));
+        }
+        Ok(_) => match std::os::unix::net::UnixStream::connect(path) {
+            Ok(_) => return Err(StartError::AlreadyRunning(path.to_path_buf())),
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {
+                tracing::info!("replacing stale socket {}", path.display());
+                std::fs::remove_file(path).map_err(io_err("cannot remove stale socket"))?;
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_err("cannot probe existing socket")(e)),
+        },
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(io_err("cannot stat")(e)),
+    }
+    let listener = UnixListener::bind(path).map_err(io_err("cannot bind"))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(io_err("cannot set the mode of"))?;
+    Ok(listener)
+}
+
+/// Removes the socket file if it is still the one we bound (another lvsd
+/// may have replaced it meanwhile).
+fn remove_if_ours(path: &Path, bound: &std::fs::Metadata) {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.dev() == bound.dev() && m.ino() == bound.ino() => {
+            if let Err(e) = std::fs::remove_file(path) {
+                tracing::warn!("cannot remove {}: {e}", path.display());
+            }
+        }
+        Ok(_) => tracing::warn!("{} was replaced; leaving it", path.display()),
+        Err(_) => {}
+    }
+}
+
+/// The periodic work of the kernel's timers.
+async fn timers(shared: Arc<Shared>) {
+    let mut every_second = tokio::time::interval(Duration::from_secs(1));
+    every_second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticks: u64 = 0;
+    loop {
+        every_second.tick().await;
+        ticks += 1;
+        let mut control = lock(&shared.control);
+        let now = shared.now();
+        control.ipvs.tick(now);
+        control.ipvs.expire(now);
+        if ticks.is_multiple_of(2) {
+            control.ipvs.estimate();
+        }
+    }
+}
+
+/// Reads one whole frame (length prefix included); `None` on a clean end of
+/// stream before a frame starts.
+async fn read_frame_bytes(stream: &mut UnixStream) -> io::Result<Option<Vec<u8>>> {
+    let mut len = [0u8; 4];
+    if stream.read(&mut len[..1]).await? == 0 {
+        return Ok(None);
+    }
+    stream.read_exact(&mut len[1..]).await?;
+    let n = u32::from_be_bytes(len);
+    if n > MAX_FRAME {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("frame of {n} bytes exceeds the limit"),
+        ));
+    }
+    let mut buf = vec![0u8; 4 + n as usize];
+    buf[..4].copy_from_slice(&len);
+    stream.read_exact(&mut buf[4..]).await?;
+    Ok(Some(buf))
+}
+
+/// One received frame as input and the bytes to send back as output, so
+/// that [`accept_handshake`] (written for blocking streams) runs unchanged.
+#[derive(Debug)]
+struct Exchange {
+    input: Cursor<Vec<u8>>,
+    output: Vec<u8>,
+}
+
+impl Read for Exchange {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Read::read(&mut self.input, buf)
+    }
+}
+
+impl Write for Exchange {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Write::write(&mut self.output, buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Serves one client connection.
+async fn serve(shared: Arc<Shared>, mut stream: UnixStream, id: u64) {
+    let uid = stream.peer_cred().ok().map(|c| c.uid());
+    let root = uid == Some(0);
+    let Ok(Some(hello)) = read_frame_bytes(&mut stream).await else {
+        tracing::debug!(client = id, "closed before the handshake");
+        return;
+    };
+    let mut exchange = Exchange {
+        input: Cursor::new(hello),
+        output: Vec::new(),
+    };
+    let handshake = accept_handshake(&mut exchange, &server_name());
+    if stream.write_all(&exchange.output).await.is_err() {
+        return;
+    }
+    match handshake {
+        Ok(h) => tracing::debug!(client = id, ?uid, "client {:?} connected", h.client),
+        Err(HandshakeError::Version { version, client }) => {
+            tracing::warn!(
+                client = id,
+                "refused {client:?}: protocol version {version}"
+            );
+            return;
+        }
+        Err(e) => {
+            tracing::warn!(client = id, "bad handshake: {e}");
+            return;
+        }
+    }
+    if !root {
+        tracing::warn!(
+            client = id,
+            ?uid,
+            "peer is not root: every request gets EPERM"
+        );
+    }
+    loop {
+        let frame = match read_frame_bytes(&mut stream).await {
+            Ok(Some(f)) => f,
+            Ok(None) => break,
+            Err(e) => {
+                tracing::debug!(client = id, "read failed: {e}");
+                break;
+            }
+        };
+        let resp = match lvs_proto::read_frame::<_, Request>(&mut frame.as_slice()) {
+            Err(e) => Response::Error(ApiError::with_detail(
+                Errno::Einval,
+                format!("malformed request: {e}"),
+            )),
+            Ok(_) if !root => Response::Error(ApiError::with_detail(
+                Errno::Eperm,
+                "lvsd accepts requests from root only",
+            )),
+            Ok(req) => {
+                tracing::debug!(client = id, ?req, "request");
+                shared.handle(req)
+            }
+        };
+        let bytes = match lvs_proto::frame::encode(&resp) {
+            Ok(b) => b,
+            Err(e) => {
+                let fallback = Response::Error(ApiError::with_detail(Errno::Enomem, e.to_string()));
+                match lvs_proto::frame::encode(&fallback) {
+                    Ok(b) => b,
+                    Err(_) => break,
+                }
+            }
+        };
+        if stream.write_all(&bytes).await.is_err() {
+            break;
+        }
+    }
+    tracing::debug!(client = id, "disconnected");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lvs_proto::{DaemonConfig, DaemonState};
+
+    fn start(ifn: &str) -> Request {
+        Request::StartDaemon(DaemonConfig {
+            state: DaemonState::Master,
+            mcast_ifn: ifn.into(),
+            syncid: 1,
+            sync_maxlen: None,
+            mcast_group: None,
+            mcast_port: None,
+            mcast_ttl: None,
+        })
+    }
+
+    fn shared() -> Shared {
+        Shared {
+            control: Mutex::new(Control::new(Time::ZERO, "t")),
+            epoch: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn interface_names() {
+        assert!(interface_exists("lo"));
+        for bad in ["", ".", "..", "../net/lo", "no-such-if0"] {
+            assert!(!interface_exists(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn sync_daemon_on_missing_interface_is_enodev_after_eexist() {
+        let s = shared();
+        assert_eq!(
+            s.handle(start("no-such-if0")),
+            Response::Error(ApiError::new(Errno::Enodev))
+        );
+        assert_eq!(s.handle(start("lo")), Response::Ok);
+        // Already running: the kernel says so before looking at the interface.
+        let Response::Error(e) = s.handle(start("no-such-if0")) else {
+            panic!("accepted")
+        };
+        assert_eq!(e.errno, Errno::Eexist);
+    }
+
+    #[test]
+    fn batch_with_missing_interface() {
+        let flush_then_bad = |atomic| Request::Batch {
+            requests: vec![
+                Request::SetTimeouts(lvs_proto::Timeouts {
+                    tcp: 77,
+                    tcp_fin: 0,
+                    udp: 0,
+                }),
+                start("no-such-if0"),
+            ],
+            atomic,
+        };
+        let s = shared();
+        let failed = Response::BatchFailed {
+            index: 1,
+            error: ApiError::new(Errno::Enodev),
+        };
+        assert_eq!(s.handle(flush_then_bad(true)), failed);
+        let tcp = |s: &Shared| match s.handle(Request::GetTimeouts) {
+            Response::Timeouts(t) => t.tcp,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(tcp(&s), 900, "atomic: nothing applied");
+        assert_eq!(s.handle(flush_then_bad(false)), failed);
+        assert_eq!(tcp(&s), 77, "not atomic: the head applied");
+    }
+}
