@@ -48,6 +48,8 @@ impl Backend for SocketBackend {
         })?;
         let info = match c.call(&Request::GetInfo) {
             Ok(Response::Info(i)) => i,
+            // lvsd refuses non-root peers with EPERM, as the kernel does.
+            Ok(Response::Error(e)) => return Err(ConnectError::Refused(e.errno)),
             Ok(other) => {
                 return Err(ConnectError::Unavailable(format!(
                     "unexpected answer to GetInfo: {other:?}"

@@ -107,8 +107,11 @@ fn ipvsadm_restore() -> i32 {
     let mut backend = SocketBackend::from_env();
     if let Err(e) = backend.connect() {
         let reason = match e {
-            ConnectError::Unavailable(_) => "Protocol not available",
-            ConnectError::VersionMismatch(_) => "Module is wrong version",
+            ConnectError::Unavailable(_) => "Protocol not available".to_string(),
+            ConnectError::VersionMismatch(_) => "Module is wrong version".to_string(),
+            ConnectError::Refused(errno) => {
+                lvs_ipvsadm::errors::strerror(lvs_ipvsadm::errors::Op::Other, errno)
+            }
         };
         let msg = format!(
             "Can't initialize ipvs: {reason}\nAre you sure that IP Virtual Server is built in the kernel or as module?\n"

@@ -47,6 +47,10 @@ fn connect() -> Result<SocketBackend, i32> {
             eprintln!("lvsadm: {d}");
             Err(2)
         }
+        Err(ConnectError::Refused(errno)) => {
+            eprintln!("lvsadm: lvsd refused: {}", errno.strerror());
+            Err(2)
+        }
     }
 }
 

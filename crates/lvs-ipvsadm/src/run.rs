@@ -40,6 +40,10 @@ pub enum ConnectError {
     /// The daemon speaks another protocol version.
     #[error("{0}")]
     VersionMismatch(String),
+    /// The daemon answered the first request with an error, as the kernel
+    /// answers `IPVS_CMD_GET_INFO` from a non-root process with `EPERM`.
+    #[error("refused: {}", .0.strerror())]
+    Refused(lvs_proto::Errno),
 }
 
 /// A failure while talking to a connected daemon.
@@ -109,10 +113,13 @@ pub fn run(
         Err(e) => {
             let (reason, detail) = match &e {
                 ConnectError::Unavailable(d) => (
-                    "Protocol not available",
+                    "Protocol not available".to_string(),
                     opts.explain_connect_errors.then_some(d),
                 ),
-                ConnectError::VersionMismatch(d) => ("Module is wrong version", Some(d)),
+                ConnectError::VersionMismatch(d) => {
+                    ("Module is wrong version".to_string(), Some(d))
+                }
+                ConnectError::Refused(errno) => (strerror(Op::Other, *errno), None),
             };
             let _ = write!(io.stderr, "Can't initialize ipvs: {reason}\n{INIT_HINT}\n");
             if let Some(d) = detail {
