@@ -11,14 +11,19 @@
 //!
 //! - **Retry**: a failed check is retried `retry` times, `delay_before_retry`
 //!   apart; only the failure after the last retry marks the checker down, so
-//!   a checker goes down after `retry + 1` consecutive failures. After that
+//!   a checker goes down after `retry + 1` consecutive failures. Except on
+//!   the very first check: "one failure is enough initially" (keepalived
+//!   starts each checker with its retries used up; lab:
+//!   `lab/keepalived_tcp_retry.out`). After that
 //!   (and after any success) the next check comes `delay_loop` later
 //!   (HTTP_GET/SSL_GET while down: the larger of `delay_loop` and
 //!   `delay_before_retry`). A
 //!   success resets the retry count. A checker that is down (including an
 //!   `alpha` checker that has not passed yet) is not retried: each failure
 //!   is a verdict and the next check is `delay_loop` later (keepalived
-//!   2.2.7 in the lab: `lab/keepalived_rules.out`).
+//!   2.2.7 in the lab: `lab/keepalived_rules.out`), except TCP_CHECK,
+//!   which keeps its retry cadence while down (`retry` retries
+//!   `delay_before_retry` apart, then `delay_loop`; no state change).
 //! - **Real server**: alive when none of its checkers is down. When the first
 //!   checker goes down the server is removed from the pool (or, with
 //!   `inhibit_on_failure`, kept with weight 0) and `notify_down` runs; when
@@ -192,6 +197,8 @@ struct Timing {
     down_delay: Duration,
     /// HTTP_GET / SSL_GET recovery: `Some(fast_recovery)`.
     http_recovery: Option<bool>,
+    /// TCP_CHECK keeps its retry cadence while down.
+    retry_while_down: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -288,10 +295,12 @@ impl VsMachine {
                                 retry: t.retry,
                                 down_delay,
                                 http_recovery,
+                                retry_while_down: matches!(c.kind, CheckKind::Tcp),
                             },
                             is_up: !t.alpha,
                             has_run: false,
-                            retry_it: 0,
+                            // keepalived: "one failure is enough initially".
+                            retry_it: t.retry,
                             confirming: false,
                             next_due: now + delay,
                         }
@@ -493,6 +502,11 @@ impl VsMachine {
                 }
             }
         } else if c.is_up && c.retry_it < c.timing.retry {
+            c.retry_it += 1;
+            c.next_due = now + c.timing.delay_before_retry;
+            None
+        } else if c.timing.retry_while_down && !c.is_up && c.retry_it < c.timing.retry {
+            // Already down: the retries change nothing but the cadence.
             c.retry_it += 1;
             c.next_due = now + c.timing.delay_before_retry;
             None

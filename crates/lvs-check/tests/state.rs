@@ -117,6 +117,10 @@ fn startup_adds_live_servers_with_their_settings() {
     );
 }
 
+/// lab/keepalived_tcp_retry.out, port 8080 (times relative): up; stopped;
+/// failures 1 s apart, removed at the third; while down TCP_CHECK keeps
+/// its cadence (three attempts 1 s apart, then delay_loop) without any
+/// state change; one success brings it back.
 #[test]
 fn down_after_retry_plus_one_failures_spaced_by_delay_before_retry() {
     let vs = one_rs(false, false);
@@ -125,31 +129,80 @@ fn down_after_retry_plus_one_failures_spaced_by_delay_before_retry() {
         real: 0,
         checker: 0,
     };
-    // retry 2: failure 1 and 2 are retried 1 s later, the third marks down.
-    assert!(feed(&mut m, 0, 0, 0, Outcome::Down).is_empty());
-    assert_eq!(m.next_due(id), Some(secs(1)));
-    assert!(feed(&mut m, 1, 0, 0, Outcome::Down).is_empty());
-    assert_eq!(m.next_due(id), Some(secs(2)));
+    assert!(feed(&mut m, 0, 0, 0, Outcome::Up).is_empty());
+    assert_eq!(m.next_due(id), Some(secs(10)));
+    // retry 2: failures 1 and 2 are retried 1 s later, the third marks down.
+    assert!(feed(&mut m, 10, 0, 0, Outcome::Down).is_empty());
+    assert_eq!(m.next_due(id), Some(secs(11)));
+    assert!(feed(&mut m, 11, 0, 0, Outcome::Down).is_empty());
+    assert_eq!(m.next_due(id), Some(secs(12)));
     assert!(m.is_alive(0));
-    let out = feed(&mut m, 2, 0, 0, Outcome::Down);
+    let out = feed(&mut m, 12, 0, 0, Outcome::Down);
     assert_eq!(
         kinds(&out),
         vec![k("remove", "rs0", 0), k("notify_down", "rs0", 0)]
     );
     assert!(!m.is_alive(0));
-    // Back to delay_loop after the verdict.
-    assert_eq!(m.next_due(id), Some(secs(12)));
-    // Already down: further failures are not retried and change nothing.
-    assert!(feed(&mut m, 12, 0, 0, Outcome::Down).is_empty());
     assert_eq!(m.next_due(id), Some(secs(22)));
+    // Down: 22, 23, 24, then 34; nothing changes.
+    for (t, next) in [(22, 23), (23, 24), (24, 34)] {
+        assert!(feed(&mut m, t, 0, 0, Outcome::Down).is_empty());
+        assert_eq!(m.next_due(id), Some(secs(next)));
+    }
     // One success brings it back.
-    let out = feed(&mut m, 22, 0, 0, Outcome::Up);
+    let out = feed(&mut m, 34, 0, 0, Outcome::Up);
     assert_eq!(
         kinds(&out),
         vec![k("add", "rs0", 3), k("notify_up", "rs0", 0)]
     );
     assert!(m.is_alive(0));
-    assert_eq!(m.next_due(id), Some(secs(32)));
+    assert_eq!(m.next_due(id), Some(secs(44)));
+}
+
+#[test]
+fn the_first_check_gets_no_retry() {
+    let vs = one_rs(false, false);
+    let (mut m, _) = start(&vs);
+    assert_eq!(
+        kinds(&feed(&mut m, 0, 0, 0, Outcome::Down)),
+        vec![k("remove", "rs0", 0), k("notify_down", "rs0", 0)]
+    );
+}
+
+/// lab/keepalived_rules.out, server A (MISC_CHECK, retry 2,
+/// delay_before_retry 1, delay_loop 4): removed at the third failure, then
+/// checked every delay_loop without retries.
+#[test]
+fn misc_check_is_not_retried_while_down() {
+    let vs = load(
+        r#"
+virtual_server 10.0.0.1 80 {
+  delay_loop 4
+  protocol TCP
+  real_server 10.0.1.1 80 {
+    MISC_CHECK { misc_path "/tmp/c.sh A"
+      retry 2
+      delay_before_retry 1
+      warmup 0 }
+  }
+}
+"#,
+    );
+    let (mut m, _) = start(&vs);
+    let id = CheckerId {
+        real: 0,
+        checker: 0,
+    };
+    assert!(feed(&mut m, 0, 0, 0, Outcome::Up).is_empty());
+    assert!(feed(&mut m, 4, 0, 0, Outcome::Down).is_empty());
+    assert!(feed(&mut m, 5, 0, 0, Outcome::Down).is_empty());
+    assert_eq!(
+        kinds(&feed(&mut m, 6, 0, 0, Outcome::Down)),
+        vec![k("remove", "rs0", 0)]
+    );
+    assert_eq!(m.next_due(id), Some(secs(10)));
+    assert!(feed(&mut m, 10, 0, 0, Outcome::Down).is_empty());
+    assert_eq!(m.next_due(id), Some(secs(14)));
 }
 
 #[test]
@@ -157,17 +210,18 @@ fn success_resets_the_retry_count() {
     let vs = one_rs(false, false);
     let (mut m, _) = start(&vs);
     for (t, o) in [
-        (0, Outcome::Down),
-        (1, Outcome::Down),
-        (2, Outcome::Up),
-        (12, Outcome::Down),
-        (13, Outcome::Down),
+        (0, Outcome::Up),
+        (10, Outcome::Down),
+        (11, Outcome::Down),
+        (12, Outcome::Up),
+        (22, Outcome::Down),
+        (23, Outcome::Down),
     ] {
         assert!(feed(&mut m, t, 0, 0, o).is_empty(), "at {t}");
     }
     assert!(m.is_alive(0));
     assert_eq!(
-        kinds(&feed(&mut m, 14, 0, 0, Outcome::Down))[0],
+        kinds(&feed(&mut m, 24, 0, 0, Outcome::Down))[0],
         k("remove", "rs0", 0)
     );
 }
@@ -176,14 +230,15 @@ fn success_resets_the_retry_count() {
 fn inhibit_on_failure_sets_weight_zero_instead_of_removing() {
     let vs = one_rs(true, false);
     let (mut m, _) = start(&vs);
-    feed(&mut m, 0, 0, 0, Outcome::Down);
-    feed(&mut m, 1, 0, 0, Outcome::Down);
-    let out = feed(&mut m, 2, 0, 0, Outcome::Down);
+    feed(&mut m, 0, 0, 0, Outcome::Up);
+    feed(&mut m, 10, 0, 0, Outcome::Down);
+    feed(&mut m, 11, 0, 0, Outcome::Down);
+    let out = feed(&mut m, 12, 0, 0, Outcome::Down);
     assert_eq!(
         kinds(&out),
         vec![k("weight", "rs0", 0), k("notify_down", "rs0", 0)]
     );
-    let out = feed(&mut m, 12, 0, 0, Outcome::Up);
+    let out = feed(&mut m, 22, 0, 0, Outcome::Up);
     assert_eq!(
         kinds(&out),
         vec![k("weight", "rs0", 3), k("notify_up", "rs0", 0)]
@@ -206,6 +261,9 @@ fn alpha_starts_down_until_the_first_success() {
     assert!(m.quorum_up());
 }
 
+/// lab/keepalived_tcp_retry.out, port 8081 (alpha TCP_CHECK never
+/// answering): notify_down after the first failure, then the TCP cadence
+/// while down (1 s, 1 s, delay_loop).
 #[test]
 fn alpha_first_failure_reports_down_once() {
     let vs = one_rs(false, true);
@@ -214,15 +272,15 @@ fn alpha_first_failure_reports_down_once() {
         real: 0,
         checker: 0,
     };
-    // A down checker is not retried: the first failure is the verdict
-    // (keepalived 2.2.7 in the lab, `lab/keepalived_rules.out`, server E).
     assert_eq!(
         kinds(&feed(&mut m, 0, 0, 0, Outcome::Down)),
         vec![k("notify_down", "rs0", 0)]
     );
     assert_eq!(m.next_due(id), Some(secs(10)));
-    assert!(feed(&mut m, 10, 0, 0, Outcome::Down).is_empty());
-    assert_eq!(m.next_due(id), Some(secs(20)));
+    for (t, next) in [(10, 11), (11, 12), (12, 22)] {
+        assert!(feed(&mut m, t, 0, 0, Outcome::Down).is_empty());
+        assert_eq!(m.next_due(id), Some(secs(next)));
+    }
 }
 
 #[test]
