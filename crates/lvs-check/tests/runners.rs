@@ -202,8 +202,12 @@ async fn http_get_times_out_on_a_silent_server() {
 
 // ---------------------------------------------------------------- SSL
 
-async fn tls_server(body: &'static [u8]) -> (SocketAddr, Arc<Mutex<Vec<Option<String>>>>) {
+/// SNI names the TLS test server saw.
+type Seen2 = Arc<Mutex<Vec<Option<String>>>>;
+
+async fn tls_server(body: &'static [u8]) -> (SocketAddr, Seen2, String) {
     let cert = rcgen::generate_simple_self_signed(vec!["rs.example".to_owned()]).unwrap();
+    let pem = cert.cert.pem();
     let der = rustls::pki_types::CertificateDer::from(cert.cert.der().to_vec());
     let key = rustls::pki_types::PrivateKeyDer::try_from(cert.key_pair.serialize_der()).unwrap();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
@@ -238,12 +242,12 @@ async fn tls_server(body: &'static [u8]) -> (SocketAddr, Arc<Mutex<Vec<Option<St
             });
         }
     });
-    (addr, snis)
+    (addr, snis, pem)
 }
 
 #[tokio::test]
 async fn ssl_get_accepts_self_signed_and_checks_digest() {
-    let (addr, snis) = tls_server(b"hello world\n").await;
+    let (addr, snis, _) = tls_server(b"hello world\n").await;
     let good = format!("SSL_GET {{ url {{ path /\n digest {HELLO_MD5} }} connect_timeout 3 }}");
     assert_eq!(check("TCP", addr, &good).await, Outcome::Up);
     let bad =
@@ -255,7 +259,7 @@ async fn ssl_get_accepts_self_signed_and_checks_digest() {
 
 #[tokio::test]
 async fn ssl_get_sends_sni_when_enabled() {
-    let (addr, snis) = tls_server(b"ok").await;
+    let (addr, snis, _) = tls_server(b"ok").await;
     let conf = "SSL_GET { url { path / } enable_sni\n sni_name rs.example\n connect_timeout 3 }";
     assert_eq!(check("TCP", addr, conf).await, Outcome::Up);
     let conf = "SSL_GET { url { path /\n virtualhost v.example } enable_sni\n connect_timeout 3 }";
@@ -642,4 +646,65 @@ async fn driver_removes_a_stopped_server_and_adds_it_back() {
     d.shutdown(&mut out);
     assert!(matches!(out[..], [Action::RemoveDest { .. }]));
     drop(l);
+}
+
+// ---------------------------------------------------------------- misc
+
+#[tokio::test]
+async fn notify_scripts_run_without_waiting() {
+    let marker = script_dir().join("notified");
+    let _ = std::fs::remove_file(&marker);
+    let s = write_script(
+        "notify.sh",
+        &format!("#!/bin/sh\necho \"$1 $2\" > {}\n", marker.display()),
+    );
+    let script = lvs_config::Script {
+        argv: vec![s.clone(), "up".into(), "rs1".into()],
+        user: None,
+        command: format!("{s} up rs1"),
+    };
+    runner::spawn_notify(&script, None).unwrap();
+    timeout(BOUND, async {
+        while std::fs::read_to_string(&marker).map_or(true, |c| c != "up rs1\n") {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn ssl_get_with_a_ca_verifies_the_name() {
+    let (addr, _, ca) = tls_server(b"ok").await;
+    // The server's certificate is self-signed for rs.example: trusting it
+    // as a CA, the check passes with SNI rs.example and fails otherwise.
+    let tls = tls_client_config(&TlsOptions {
+        ca_pem: Some(ca.into_bytes()),
+    })
+    .unwrap();
+    let run = |conf: &'static str| {
+        let tls = Arc::clone(&tls);
+        async move {
+            let vs = vs_with("TCP", addr, conf);
+            let spec = spec_of(&vs);
+            timeout(BOUND, runner::run(&spec, Some(&tls)))
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        run("SSL_GET { url { path / } enable_sni\n sni_name rs.example\n connect_timeout 3 }")
+            .await,
+        Outcome::Up
+    );
+    assert_eq!(
+        run("SSL_GET { url { path / } connect_timeout 3 }").await,
+        Outcome::Down
+    );
+    assert!(
+        tls_client_config(&TlsOptions {
+            ca_pem: Some(b"junk".to_vec())
+        })
+        .is_err()
+    );
 }
