@@ -75,11 +75,17 @@
 //! statistics, VLAN tags on output, `schedule_icmp`, `nat_icmp_send`, the
 //! SCTP "COOKIE ECHO followed by ABORT" chunk rule of `PacketMeta`.
 //!
-//! Cost per packet on an established connection: one parse, one
-//! connection lookup in `lvs-core`, one route and neighbour scan, O(1)
-//! rewriting with incremental checksums (GUE csum / GRE csum read the
-//! packet once); no allocation (the frame grows into its headroom, ICMP
-//! answers are built in a scratch buffer owned by the [`Datapath`]).
+//! Cost per packet on an established connection: one parse, one or two
+//! connection lookups in `lvs-core` (the reply index first, then the
+//! client index), one route and neighbour scan (linear in the small
+//! tables of [`Config`]), O(1) rewriting with incremental checksums (GUE
+//! csum / GRE csum read the packet once); no allocation (the frame grows
+//! into its headroom, ICMP answers are built in a scratch buffer owned by
+//! the [`Datapath`]; `tests/no_alloc.rs` proves it with a counting
+//! allocator). Measured with `icount.sh` (callgrind): about 1650 (DR) to
+//! 2400 (GUE with checksum) instructions per established packet, of
+//! which `lvs-core`'s connection logic is roughly 40 %; `benches/`
+//! gives the times.
 
 pub mod config;
 pub mod frame;
