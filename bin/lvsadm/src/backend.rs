@@ -38,6 +38,13 @@ impl Backend for SocketBackend {
         }
         let mut c = Client::connect(&self.path, &client_name()).map_err(|e| match e {
             ClientError::VersionMismatch { .. } => ConnectError::VersionMismatch(e.to_string()),
+            // A non-root user cannot open the root-only (0600) socket: what
+            // the kernel tells a non-root ipvsadm.
+            ClientError::Connect { ref source, .. }
+                if source.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                ConnectError::Refused(lvs_proto::Errno::Eperm)
+            }
             ClientError::Connect { .. } => {
                 ConnectError::Unavailable(format!("{e} (is lvsd running?)"))
             }
