@@ -190,7 +190,8 @@ impl Driver {
     }
 
     /// Starts the due checks, waits for the next result or deadline and
-    /// pushes the resulting actions to `out`. Call in a loop; cancel-safe
+    /// pushes the resulting actions to `out` (a virtual server without
+    /// checkers has neither: the call then waits forever). Call in a loop; cancel-safe
     /// between calls only (drop the driver to stop; then call
     /// [`VsMachine::shutdown`] on a clone if removal actions are needed).
     pub async fn step(&mut self, out: &mut Vec<Action>) {
