@@ -10,20 +10,19 @@
 //! `check/check_tcp.c` and the other checkers' epilogues):
 //!
 //! - **Retry**: a failed check is retried `retry` times, `delay_before_retry`
-//!   apart; only the failure after the last retry marks the checker down, so
-//!   a checker goes down after `retry + 1` consecutive failures. Except on
-//!   the very first check: "one failure is enough initially" (keepalived
-//!   starts each checker with its retries used up; lab:
-//!   `lab/keepalived_tcp_retry.out`). After that
-//!   (and after any success) the next check comes `delay_loop` later
-//!   (HTTP_GET/SSL_GET while down: the larger of `delay_loop` and
-//!   `delay_before_retry`). A
-//!   success resets the retry count. A checker that is down (including an
-//!   `alpha` checker that has not passed yet) is not retried: each failure
-//!   is a verdict and the next check is `delay_loop` later (keepalived
-//!   2.2.7 in the lab: `lab/keepalived_rules.out`), except TCP_CHECK,
-//!   which keeps its retry cadence while down (`retry` retries
-//!   `delay_before_retry` apart, then `delay_loop`; no state change).
+//!   apart; the failure after the last retry marks the checker down, so a
+//!   checker goes down after `retry + 1` consecutive failures. The very
+//!   first check is the exception: "one failure is enough initially"
+//!   (keepalived starts each checker with its retries used up). A success
+//!   resets the retry count; after a success or a verdict the next check is
+//!   `delay_loop` later.
+//! - **While down** a failure is a verdict at once (no retries), and the
+//!   next check is `delay_loop` later (HTTP_GET/SSL_GET: the larger of
+//!   `delay_loop` and `delay_before_retry`). TCP_CHECK alone keeps its
+//!   retry cadence while down (`retry` retries `delay_before_retry` apart,
+//!   then `delay_loop`), without any state change. Lab runs:
+//!   `lab/keepalived_rules.out` (MISC), `lab/keepalived_tcp_retry.out`,
+//!   `lab/keepalived_http_retry.out`.
 //! - **Real server**: alive when none of its checkers is down. When the first
 //!   checker goes down the server is removed from the pool (or, with
 //!   `inhibit_on_failure`, kept with weight 0) and `notify_down` runs; when
@@ -54,9 +53,10 @@
 //!   `omega` it also runs `notify_down` of each alive server and then
 //!   `quorum_down`.
 //!
-//! Cost: every call is O(number of real servers of the virtual server) at
-//! worst (the quorum sum); nothing allocates except pushing to the caller's
-//! action buffer.
+//! Cost: [`VsMachine::new`] builds the tables; after that every call is
+//! O(number of real servers and checkers of the virtual server) at worst
+//! (the quorum sum, the deadline scan) and allocates nothing except
+//! pushing to the caller's buffers.
 
 use std::net::IpAddr;
 use std::time::Duration;
