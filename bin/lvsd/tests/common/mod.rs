@@ -71,6 +71,7 @@ impl Scratch {
         // argv0 "ipvsadm" selects ipvsadm's personality.
         std::os::unix::fs::symlink(lvsadm_exe(), dir.join("ipvsadm")).unwrap();
         std::os::unix::fs::symlink(lvsadm_exe(), dir.join("ipvsadm-restore")).unwrap();
+        std::os::unix::fs::symlink(lvsadm_exe(), dir.join("lvsadm")).unwrap();
         Scratch { dir }
     }
 
