@@ -5,7 +5,7 @@ use std::io::{self, Cursor, Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lvs_control::Control;
 use lvs_core::Time;
@@ -14,6 +14,7 @@ use lvs_proto::{ApiError, Errno, HandshakeError, Request, Response, accept_hands
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
+use tokio::time::Instant;
 
 use crate::args::Options;
 
@@ -54,7 +55,8 @@ pub enum StartError {
     Signal(io::Error),
 }
 
-/// The state every task shares: the one control handler and the clock.
+/// The state every task shares: the one control handler and the clock
+/// (tokio's monotonic clock, so that tests can pause it).
 #[derive(Debug)]
 struct Shared {
     control: Mutex<Control>,
@@ -250,8 +252,11 @@ fn remove_if_ours(path: &Path, bound: &std::fs::Metadata) {
 }
 
 /// The periodic work of the kernel's timers.
+/// Ticks at 1 s, 2 s, 3 s… after `shared.epoch`; the estimator runs at the
+/// even ones (every 2 s, as the kernel's `ip_vs_est` timer).
 async fn timers(shared: Arc<Shared>) {
-    let mut every_second = tokio::time::interval(Duration::from_secs(1));
+    let period = Duration::from_secs(1);
+    let mut every_second = tokio::time::interval_at(shared.epoch + period, period);
     every_second.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut ticks: u64 = 0;
     loop {
@@ -410,6 +415,31 @@ mod tests {
             control: Mutex::new(Control::new(Time::ZERO, "t")),
             epoch: Instant::now(),
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn timers_run_the_estimator_every_two_seconds() {
+        let shared = Arc::new(shared());
+        let key = {
+            let mut c = lock(&shared.control);
+            let (rc, _, err) =
+                lvs_control::run_ipvsadm(&mut c, Time::ZERO, &["-A", "-t", "10.0.0.1:80"], "");
+            assert_eq!(rc, 0, "{err}");
+            let id = c.ipvs.services().next().unwrap().id;
+            c.ipvs.service_mut(id).unwrap().stats.counters.conns = 1000;
+            id
+        };
+        let cps = |s: &Shared| {
+            let c = lock(&s.control);
+            c.ipvs.service(key).unwrap().stats.rates().cps
+        };
+        tokio::spawn(timers(shared.clone()));
+        tokio::time::sleep(Duration::from_millis(1900)).await;
+        assert_eq!(cps(&shared), 0, "no estimate before 2 s");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(cps(&shared) > 0, "the estimator ran at 2 s");
+        // The clock the handlers see is the same paused clock.
+        assert_eq!(shared.now(), Time(2100));
     }
 
     #[test]
