@@ -22,8 +22,11 @@
 //! - **Timers**: every second `Ipvs::tick` and `Ipvs::expire`; every two
 //!   seconds `Ipvs::estimate` (the kernel's rate estimator period).
 //! - **Configuration**: `--config FILE` applies an `ipvsadm-save` file as one
-//!   atomic `ipvsadm -R` batch before the socket opens; a bad line stops the
-//!   start (exit 1) and names the line.
+//!   atomic `ipvsadm -R` batch, through the same handler as socket requests,
+//!   before the socket opens; a bad line stops the start (exit 1) and names
+//!   the line.
+//! - **Handshake**: a client has 10 s to send its hello; a version mismatch
+//!   is answered with the daemon's version, then the connection is closed.
 //! - **Shutdown**: SIGTERM or SIGINT stop the accept loop; the socket file is
 //!   removed (only when it is still the one this process bound) and the
 //!   process exits 0.

@@ -134,20 +134,18 @@ fn refuse_missing_interface(control: &mut Control, now: Time, req: &Request) -> 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(opts: Options) -> Result<(), StartError> {
     let path = opts.socket.clone().unwrap_or_else(lvs_proto::socket_path);
-    let epoch = Instant::now();
-    let mut control = Control::new(Time::ZERO, server_name());
+    let shared = Arc::new(Shared {
+        control: Mutex::new(Control::new(Time::ZERO, server_name())),
+        epoch: Instant::now(),
+    });
     if let Some(config) = &opts.config {
-        apply_config(&mut control, config)?;
+        apply_config(&shared, config)?;
         tracing::info!(
             "applied {}: {} services",
             config.display(),
-            control.ipvs.service_count()
+            lock(&shared.control).ipvs.service_count()
         );
     }
-    let shared = Arc::new(Shared {
-        control: Mutex::new(control),
-        epoch,
-    });
 
     let listener = bind(&path)?;
     let bound = std::fs::metadata(&path).map_err(|source| StartError::Io {
@@ -189,18 +187,50 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
     Ok(())
 }
 
+/// The ipvsadm program's view of the daemon, in process: every request goes
+/// through [`Shared::handle`], as a socket client's would.
+struct InProcess<'a>(&'a Shared);
+
+impl lvs_ipvsadm::Backend for InProcess<'_> {
+    fn connect(&mut self) -> Result<lvs_proto::Info, lvs_ipvsadm::ConnectError> {
+        match self.0.handle(Request::GetInfo) {
+            Response::Info(i) => Ok(i),
+            other => Err(lvs_ipvsadm::ConnectError::Unavailable(format!(
+                "unexpected answer {other:?}"
+            ))),
+        }
+    }
+    fn call(&mut self, req: Request) -> Result<Response, lvs_ipvsadm::TransportError> {
+        Ok(self.0.handle(req))
+    }
+}
+
 /// `--config`: one atomic `ipvsadm -R` of the file.
-fn apply_config(control: &mut Control, path: &Path) -> Result<(), StartError> {
+fn apply_config(shared: &Shared, path: &Path) -> Result<(), StartError> {
     let text = std::fs::read_to_string(path).map_err(|source| StartError::Io {
         what: "cannot read",
         path: path.to_path_buf(),
         source,
     })?;
-    let (code, _out, err) = lvs_control::run_ipvsadm(control, Time::ZERO, &["-R"], &text);
+    let argv = ["ipvsadm".to_string(), "-R".to_string()];
+    let mut input = text.as_bytes();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let mut io = lvs_ipvsadm::Io {
+        stdin: &mut input,
+        stdout: &mut out,
+        stderr: &mut err,
+    };
+    let code = lvs_ipvsadm::run(
+        &argv,
+        &mut io,
+        &mut InProcess(shared),
+        &lvs_ipvsadm::NoNames,
+        lvs_ipvsadm::RunOptions::default(),
+    );
     if code != 0 {
         return Err(StartError::Config {
             path: path.to_path_buf(),
-            detail: err.trim_end().replace('\n', "; "),
+            detail: String::from_utf8_lossy(&err).trim_end().replace('\n', "; "),
         });
     }
     Ok(())
@@ -316,12 +346,16 @@ impl Write for Exchange {
     }
 }
 
+/// How long a client may take to say hello.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Serves one client connection.
 async fn serve(shared: Arc<Shared>, mut stream: UnixStream, id: u64) {
     let uid = stream.peer_cred().ok().map(|c| c.uid());
     let root = uid == Some(0);
-    let Ok(Some(hello)) = read_frame_bytes(&mut stream).await else {
-        tracing::debug!(client = id, "closed before the handshake");
+    let hello = tokio::time::timeout(HANDSHAKE_TIMEOUT, read_frame_bytes(&mut stream)).await;
+    let Ok(Ok(Some(hello))) = hello else {
+        tracing::debug!(client = id, "no handshake");
         return;
     };
     let mut exchange = Exchange {

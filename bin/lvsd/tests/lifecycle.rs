@@ -124,6 +124,21 @@ fn config_is_applied_atomically_at_start() {
         "{log}"
     );
     assert!(!s.socket().exists());
+
+    // Requests of the file take the same path as a client's: a sync daemon
+    // on a missing interface is ENODEV.
+    std::fs::write(
+        &conf,
+        "-A -t 10.5.0.1:80\n--start-daemon master --mcast-interface nosuchif0\n",
+    )
+    .unwrap();
+    let mut d = Daemon::spawn(&s, &["--config", conf.to_str().unwrap()]);
+    assert_eq!(d.wait_exit().code(), Some(1));
+    let log = d.log_text();
+    assert!(
+        log.contains("No such device") && log.contains("line 2"),
+        "{log}"
+    );
 }
 
 #[test]
