@@ -447,3 +447,45 @@ fn listing_fields() {
     // (0x100) is clear since SYN_RECV is active.
     assert_eq!(c.flags & 0x1ff, 0xc3);
 }
+
+#[test]
+fn fullnat_workers_share_local_addresses_without_collisions() {
+    // Two workers, one table each, the same local address: each only takes
+    // ports of its own residue class, so their `<laddr, lport>` never meet
+    // and a reply is steered by `lport % 2`.
+    let mut workers: Vec<Lab> = (0..2).map(|_| Lab::new()).collect();
+    for (i, lab) in workers.iter_mut().enumerate() {
+        lab.service(ServiceConfig::new(tcp_key(VIP.0, VIP.1)).with_scheduler("rr"));
+        lab.dest(&tcp_key(VIP.0, VIP.1), "10.0.1.1", 80, FwdMethod::FullNat);
+        lab.ipvs.set_fullnat_local_addrs(&[ip("192.168.0.1")]);
+        assert!(lab.ipvs.set_fullnat_worker(i as u16, 2));
+    }
+    assert!(
+        !workers[0].ipvs.set_fullnat_worker(2, 2),
+        "worker index out of range"
+    );
+    assert!(!workers[0].ipvs.set_fullnat_worker(0, 0));
+    let mut seen = std::collections::HashSet::new();
+    for n in 0..200u16 {
+        let w = usize::from(n % 2);
+        let client = ("10.9.0.7", 2000 + n);
+        let local = workers[w].fwd(syn(client, VIP)).local.unwrap();
+        assert_eq!(
+            usize::from(local.1 % 2),
+            w,
+            "port {} from worker {w}",
+            local.1
+        );
+        assert!(local.1 >= lvs_core::conn::FULLNAT_MIN_PORT);
+        assert!(seen.insert(local), "{local:?} allocated twice");
+        // The reply, steered by lport % 2, finds its connection.
+        match workers[usize::from(local.1 % 2)].reply(tcp(
+            ("10.0.1.1", 80),
+            ("192.168.0.1", local.1),
+            SYN | ACK,
+        )) {
+            OutVerdict::Forward(o) => assert_eq!((o.caddr, o.cport), (ip(client.0), client.1)),
+            v => panic!("{v:?}"),
+        }
+    }
+}

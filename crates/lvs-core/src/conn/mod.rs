@@ -547,6 +547,11 @@ pub(crate) struct FullNatPool {
     pub v4: Vec<u32>,
     pub v6: Vec<[u32; 4]>,
     pub cursor: u32,
+    /// This worker's share of the local ports: ports `p` with
+    /// `p % workers == worker` (see [`crate::Ipvs::set_fullnat_worker`]).
+    pub worker: u16,
+    /// Number of workers sharing the local addresses (0 is taken as 1).
+    pub workers: u16,
 }
 
 /// First local port FULLNAT allocates.

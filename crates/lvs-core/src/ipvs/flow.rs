@@ -184,6 +184,28 @@ impl Ipvs {
         self.conn.t4.set_seed(seed) && self.conn.t6.set_seed(seed)
     }
 
+    /// FULLNAT with several workers (one `Ipvs` per worker, as DPVS does per
+    /// lcore): worker `worker` of `workers` allocates only local ports `p`
+    /// with `p % workers == worker`. The workers share the local addresses
+    /// without ever choosing the same `<laddr, lport>`, and a reply from a
+    /// real server (destination `laddr:lport`) is steered to the worker that
+    /// owns its connection by `lport % workers` — the rule the XDP steering
+    /// program or the NIC's flow rules apply — so both directions of a
+    /// connection meet the same table with no shared state. Returns false
+    /// (and changes nothing) when `worker >= workers` or the share would be
+    /// empty.
+    pub fn set_fullnat_worker(&mut self, worker: u16, workers: u16) -> bool {
+        if workers == 0
+            || worker >= workers
+            || u32::from(workers) > u32::from(u16::MAX - FULLNAT_MIN_PORT)
+        {
+            return false;
+        }
+        self.conn.fullnat.worker = worker;
+        self.conn.fullnat.workers = workers;
+        true
+    }
+
     /// FULLNAT: the director's local addresses used as sources towards
     /// real servers (ports from [`FULLNAT_MIN_PORT`] up).
     pub fn set_fullnat_local_addrs(&mut self, addrs: &[IpAddr]) {
@@ -324,7 +346,12 @@ impl Ipvs {
     ) -> Option<(F::Addr, u16)> {
         let locals = F::locals(&self.conn);
         let n = u32::try_from(locals.len()).ok().filter(|n| *n > 0)?;
-        let span = u32::from(u16::MAX - FULLNAT_MIN_PORT) + 1;
+        // This worker's ports: first, first + m, first + 2m, ... <= u16::MAX.
+        let m = u32::from(self.conn.fullnat.workers.max(1));
+        let k = u32::from(self.conn.fullnat.worker) % m;
+        let min = u32::from(FULLNAT_MIN_PORT);
+        let first = min + (k + m - min % m) % m;
+        let span = (u32::from(u16::MAX) - first) / m + 1;
         let tries = n.saturating_mul(span).min(4096);
         let table = F::table(&self.conn);
         let mut cursor = self.conn.fullnat.cursor;
@@ -333,7 +360,7 @@ impl Ipvs {
             let c = cursor;
             cursor = cursor.wrapping_add(1);
             let addr = locals[(c % n) as usize];
-            let port = FULLNAT_MIN_PORT + ((c / n) % span) as u16;
+            let port = (first + ((c / n) % span) * m) as u16;
             let key = OutKey {
                 proto,
                 daddr,
