@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 secs="${1:-60}"
 shift || true
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(wire_parsers wire_mutators)
+[ "${#targets[@]}" -gt 0 ] || targets=(wire_parsers wire_mutators datapath_process)
 triple="$(rustc -vV | sed -n 's/^host: //p')"
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
@@ -24,14 +24,19 @@ for t in "${targets[@]}"; do
     python3 - "corpus/$t" "$t" <<'PY'
 import glob, hashlib, struct, sys, os
 out, target = sys.argv[1], sys.argv[2]
-for path in glob.glob('../crates/*/testdata/*.pcap'):
+for path in glob.glob('../crates/*/testdata/*.pcap') + glob.glob('../crates/*/testdata/*/*.pcap'):
     d = open(path, 'rb').read()
     off = 24
     while off + 16 <= len(d):
         incl = struct.unpack('<I', d[off + 8:off + 12])[0]
         frame = d[off + 16:off + 16 + incl]
         off += 16 + incl
-        seeds = [frame, frame[14:]] if target == 'wire_parsers' else [bytes(32) + frame[14:]]
+        if target == 'wire_parsers':
+            seeds = [frame, frame[14:]]
+        elif target == 'datapath_process':
+            seeds = [b'\x01' + frame]
+        else:
+            seeds = [bytes(32) + frame[14:]]
         for s in seeds:
             open(os.path.join(out, hashlib.sha1(s).hexdigest()), 'wb').write(s)
 PY
