@@ -512,7 +512,8 @@ fn nodest_case(name: &'static str, proto: u8, v6: bool) -> Case {
 /// outer destination VIP → RS, quoted source VIP:80 → RS:8080, quoted IP
 /// checksum recomputed, quoted transport checksum left alone, ICMP
 /// checksum recomputed (`ip_vs_nat_icmp`), outer TTL-1.
-fn icmp_in_nat_case(name: &'static str, v6: bool) -> Case {
+fn icmp_in_nat_case(name: &'static str, v6: bool, msg: (u8, u8, u32)) -> Case {
+    let (kind, code, rest) = msg;
     let (c, v, r) = addrs(v6);
     let dp = datapath(rr(key(Protocol::Tcp, v, 80)), &[(r, 8080, FwdMethod::Masq)]);
     let router: IpAddr = if v6 {
@@ -550,7 +551,7 @@ fn icmp_in_nat_case(name: &'static str, v6: bool) -> Case {
                     id: 7,
                     df: false,
                 },
-                &icmp4(3, 4, 1400, q),
+                &icmp4(kind, code, rest, q),
             ),
             (IpAddr::V6(s), IpAddr::V6(d)) => ipv6(
                 V6 {
@@ -560,7 +561,7 @@ fn icmp_in_nat_case(name: &'static str, v6: bool) -> Case {
                     hlim: ttl,
                     tc: 0,
                 },
-                &icmp6(s, d, 2, 0, 1400, q),
+                &icmp6(s, d, kind, code, rest, q),
             ),
             _ => unreachable!(),
         }
@@ -588,7 +589,8 @@ fn icmp_in_nat_case(name: &'static str, v6: bool) -> Case {
 /// ICMP error from the real server about a packet we sent it
 /// (`ip_vs_out_icmp`): a UDP port unreachable. Outer source RS → VIP,
 /// quoted destination RS:5353 → VIP:53.
-fn icmp_out_nat_case(name: &'static str, v6: bool) -> Case {
+fn icmp_out_nat_case(name: &'static str, v6: bool, msg: (u8, u8, u32)) -> Case {
+    let (kind, code, rest) = msg;
     let (c, v, r) = addrs(v6);
     let dp = datapath(rr(key(Protocol::Udp, v, 53)), &[(r, 5353, FwdMethod::Masq)]);
     let sent = pkt(UDP, c, CPORT, r, 5353, 63, 0, b"query");
@@ -616,7 +618,7 @@ fn icmp_out_nat_case(name: &'static str, v6: bool) -> Case {
                     id: 9,
                     df: false,
                 },
-                &icmp4(3, 3, 0, q),
+                &icmp4(kind, code, rest, q),
             ),
             (IpAddr::V6(s), IpAddr::V6(d)) => ipv6(
                 V6 {
@@ -626,7 +628,7 @@ fn icmp_out_nat_case(name: &'static str, v6: bool) -> Case {
                     hlim: ttl,
                     tc: 0,
                 },
-                &icmp6(s, d, 1, 4, 0, q),
+                &icmp6(s, d, kind, code, rest, q),
             ),
             _ => unreachable!(),
         }
@@ -1682,10 +1684,10 @@ fn all_cases() -> Vec<Case> {
         nodest_case("nodest_tcp_v4", TCP, false),
         nodest_case("nodest_udp_v6", UDP, true),
         nodest_case("nodest_sctp_v4", SCTP, false),
-        icmp_in_nat_case("icmp_in_nat_v4", false),
-        icmp_in_nat_case("icmp_in_nat_v6", true),
-        icmp_out_nat_case("icmp_out_nat_v4", false),
-        icmp_out_nat_case("icmp_out_nat_v6", true),
+        icmp_in_nat_case("icmp_in_nat_v4", false, (3, 4, 1400)),
+        icmp_in_nat_case("icmp_in_nat_v6", true, (2, 0, 1400)),
+        icmp_out_nat_case("icmp_out_nat_v4", false, (3, 3, 0)),
+        icmp_out_nat_case("icmp_out_nat_v6", true, (1, 4, 0)),
         fwmark_case(),
         persistence_case(),
     ];
@@ -1712,6 +1714,7 @@ fn all_cases() -> Vec<Case> {
             v.push(c);
         }
     }
+    v.extend(more_cases());
     v
 }
 
@@ -1804,6 +1807,7 @@ fn pcap(packets: &[(u32, u32, &[u8])]) -> Vec<u8> {
 fn fixture_table() {
     let cases = all_cases();
     let steps: usize = cases.iter().map(|c| c.steps.len()).sum();
+    assert!(cases.len() >= 90, "only {} fixture cases", cases.len());
     assert!(steps >= 80, "only {steps} fixture steps");
     let mut failures = Vec::new();
     for case in cases {
@@ -1861,4 +1865,738 @@ fn fixture_files_are_current() {
 
 fn first_diff(a: &[u8], b: &[u8]) -> Option<usize> {
     (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i))
+}
+
+// ------------------------------------------------- coverage extension
+
+/// An ICMP error message in its IP packet: IPv4 with TOS 0xc0 and the
+/// given id (as `icmp_send` builds one), IPv6 with traffic class 0.
+fn icmp_err(src: IpAddr, dst: IpAddr, ttl: u8, id: u16, msg: (u8, u8, u32), q: &[u8]) -> Vec<u8> {
+    let (kind, code, rest) = msg;
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => ipv4(
+            V4 {
+                src: s,
+                dst: d,
+                proto: ICMP,
+                ttl,
+                tos: 0xc0,
+                id,
+                df: false,
+            },
+            &icmp4(kind, code, rest, q),
+        ),
+        (IpAddr::V6(s), IpAddr::V6(d)) => ipv6(
+            V6 {
+                src: s,
+                dst: d,
+                next: ICMP6,
+                hlim: ttl,
+                tc: 0,
+            },
+            &icmp6(s, d, kind, code, rest, q),
+        ),
+        _ => panic!("mixed"),
+    }
+}
+
+/// What the director answers itself (`icmp_send`): TTL 64, id 0, the
+/// quote cut so that the whole IP packet fits 576 / 1280 bytes.
+fn director_icmp(src: IpAddr, dst: IpAddr, msg: (u8, u8, u32), quoted: &[u8]) -> Vec<u8> {
+    let cap = if src.is_ipv4() { 576 - 28 } else { 1280 - 48 };
+    let q = &quoted[..quoted.len().min(cap)];
+    icmp_err(src, dst, 64, 0, msg, q)
+}
+
+fn rs_of(v6: bool) -> IpAddr {
+    if v6 { rs1_6().into() } else { rs1_4().into() }
+}
+
+fn pool(v6: bool) -> IpAddr {
+    if v6 {
+        fullnat_pool6().into()
+    } else {
+        fullnat_pool().into()
+    }
+}
+
+/// Writes source / destination address and ports of the IP packet `p`
+/// (either family, no extension headers, transport ports first): `None`
+/// leaves a field alone. The IPv4 header checksum is recomputed, the
+/// transport checksum is not (what `ip_vs_nat_icmp` does to a quote).
+fn set_quote(p: &mut [u8], src: Option<(IpAddr, u16)>, dst: Option<(IpAddr, u16)>) {
+    let v4 = p[0] >> 4 == 4;
+    let (sa, da, l4) = if v4 { (12, 16, 20) } else { (8, 24, 40) };
+    for (field, at, port_at) in [(src, sa, l4), (dst, da, l4 + 2)] {
+        if let Some((a, port)) = field {
+            match a {
+                IpAddr::V4(x) => p[at..at + 4].copy_from_slice(&x.octets()),
+                IpAddr::V6(x) => p[at..at + 16].copy_from_slice(&x.octets()),
+            }
+            p[port_at..port_at + 2].copy_from_slice(&port.to_be_bytes());
+        }
+    }
+    if v4 {
+        refill_ipv4_csum(p);
+    }
+}
+
+/// TUN (IPIP, same family) for UDP and SCTP: the opening packet and a
+/// second one of the flow, each in an outer header per `outer`.
+fn tun_proto_case(name: &'static str, proto: u8, v6: bool) -> Case {
+    let (c, v, r) = addrs(v6);
+    let dp = datapath(
+        rr(key(proto_of(proto), v, 80)),
+        &[(r, 80, tun(TunnelType::Ipip, 0, TunnelCsum::NoCsum))],
+    );
+    let (of, od) = open(proto);
+    // Second packet: another datagram, or an SCTP DATA chunk (TSN 1,
+    // stream 0, ssn 0, ppid 0, "abcd").
+    let (sf, sd): (u8, &[u8]) = if proto == UDP {
+        (0, b"more")
+    } else {
+        (0, b"\0\0\0\x01\0\0\0\0\0\0\0\0abcd")
+    };
+    let ipp = if v6 { 41 } else { 4 };
+    let step = |f: u8, d: &[u8]| Step {
+        input: from_ext(&pkt(proto, c, CPORT, v, 80, 64, f, d)),
+        verdict: fwd_int(rs1_mac()),
+        out: Out::Bytes(to_rs(
+            rs1_mac(),
+            &outer(r, ipp, 63, !v6, &pkt(proto, c, CPORT, v, 80, 63, f, d)),
+        )),
+    };
+    Case {
+        name,
+        desc: "TUN IPIP for a non-TCP protocol: whole packet encapsulated, flow kept",
+        dp,
+        steps: vec![step(of, od), step(sf, sd)],
+    }
+}
+
+/// PMTU for GRE / GUE / mixed-family IPIP (`__ip_vs_get_out_rt{,_v6}`
+/// tunnel mode): MTU = route MTU 1500 - outer IP header (20 / 40) - GUE's
+/// UDP + 4-byte header (remcsum adds only for CHECKSUM_PARTIAL) - GRE's
+/// `gre_calc_hlen` (4, 8 with checksum). A 1500-byte DF packet (a SYN
+/// with data, so it is scheduled) is answered from the VIP with that MTU
+/// in the inner packet's family.
+fn pmtu_kind_case(
+    name: &'static str,
+    inner_v6: bool,
+    outer_v6: bool,
+    kind: TunnelType,
+    csum: TunnelCsum,
+    overhead: u32,
+) -> Case {
+    let (c, v, _) = addrs(inner_v6);
+    let r = rs_of(outer_v6);
+    let dp = datapath(
+        rr(key(Protocol::Tcp, v, 80)),
+        &[(r, 80, tun(kind, 6080, csum))],
+    );
+    let ih = if inner_v6 { 40 } else { 20 };
+    let data = vec![0xa5; 1500 - ih - 20];
+    let input = pkt(TCP, c, CPORT, v, 80, 64, SYN, &data);
+    assert_eq!(input.len(), 1500);
+    let quoted = pkt(TCP, c, CPORT, v, 80, 63, SYN, &data);
+    let mtu = 1500 - overhead;
+    let msg = if inner_v6 { (2, 0, mtu) } else { (3, 4, mtu) };
+    Case {
+        name,
+        desc: "PMTU on a GRE/GUE/mixed tunnel: the MTU the kernel computes for that encapsulation",
+        dp,
+        steps: vec![Step {
+            input: from_ext(&input),
+            verdict: reply_ext(),
+            out: Out::Bytes(to_ext(&director_icmp(v, c, msg, &quoted))),
+        }],
+    }
+}
+
+/// ICMP error from the client side about a FULLNAT reply: outer
+/// destination VIP → RS and source → the connection's local address;
+/// quote VIP:80 → RS:8080 as source, client:cport → local:lport as
+/// destination (the reverse of what the RS sent); TTL-1.
+fn icmp_in_fullnat_case(name: &'static str, v6: bool) -> Case {
+    let (c, v, r) = addrs(v6);
+    let l = pool(v6);
+    let mut dp = datapath(
+        rr(key(Protocol::Tcp, v, 80)),
+        &[(r, 8080, FwdMethod::FullNat)],
+    );
+    dp.set_fullnat_local_addrs(&[l]);
+    let router: IpAddr = if v6 {
+        router6().into()
+    } else {
+        router4().into()
+    };
+    let msg = if v6 { (2, 0, 1400) } else { (3, 4, 1400) };
+    let mut quote = pkt(TCP, v, 80, c, CPORT, 63, SYN | ACK, b"");
+    if !v6 {
+        quote.truncate(28);
+    }
+    let q_in = quote.clone();
+    Case {
+        name,
+        desc: "FULLNAT: ICMP error about a reply translated toward the real server",
+        dp,
+        steps: vec![
+            Step {
+                input: from_ext(&pkt(TCP, c, CPORT, v, 80, 64, SYN, b"")),
+                verdict: fwd_int(rs1_mac()),
+                out: Out::Computed(Box::new(move |dp: &Datapath, _: &[u8]| {
+                    to_rs(rs1_mac(), &pkt(TCP, l, lport(dp), r, 8080, 63, SYN, b""))
+                })),
+            },
+            Step {
+                input: from_ext(&icmp_err(router, v, 250, 7, msg, &q_in)),
+                verdict: fwd_int(rs1_mac()),
+                out: Out::Computed(Box::new(move |dp: &Datapath, _: &[u8]| {
+                    let mut q = quote.clone();
+                    set_quote(&mut q, Some((r, 8080)), Some((l, lport(dp))));
+                    to_rs(rs1_mac(), &icmp_err(l, r, 249, 7, msg, &q))
+                })),
+            },
+        ],
+    }
+}
+
+/// FULLNAT ICMPv6 "packet too big" from the real server about a packet
+/// the director sent it (quote local:lport → RS:5353): outer RS → local
+/// becomes VIP → client, quote client:cport → VIP:53.
+fn icmp_out_fullnat_v6_case() -> Case {
+    let make = || {
+        let (c, v, r) = addrs(true);
+        let l = pool(true);
+        let mut dp = datapath(
+            rr(key(Protocol::Udp, v, 53)),
+            &[(r, 5353, FwdMethod::FullNat)],
+        );
+        dp.set_fullnat_local_addrs(&[l]);
+        Case {
+            name: "icmp_out_fullnat_v6",
+            desc: "FULLNAT: ICMPv6 packet too big from the real server translated to the client",
+            dp,
+            steps: vec![
+                Step {
+                    input: from_ext(&pkt(UDP, c, CPORT, v, 53, 64, 0, b"query")),
+                    verdict: fwd_int(rs1_mac()),
+                    out: Out::Computed(Box::new(move |dp: &Datapath, _: &[u8]| {
+                        to_rs(rs1_mac(), &pkt(UDP, l, lport(dp), r, 5353, 63, 0, b"query"))
+                    })),
+                },
+                Step {
+                    input: Vec::new(),
+                    verdict: fwd_ext(),
+                    out: Out::Computed(Box::new(move |dp: &Datapath, _: &[u8]| {
+                        let mut q = pkt(UDP, l, lport(dp), r, 5353, 63, 0, b"query");
+                        set_quote(&mut q, Some((c, CPORT)), Some((v, 53)));
+                        to_ext(&icmp_err(v, c, 63, 0, (2, 0, 1280), &q))
+                    })),
+                },
+            ],
+        }
+    };
+    fill_fullnat_inputs(make, |p| {
+        let (_, _, r) = addrs(true);
+        let l = pool(true);
+        let sent = pkt(UDP, l, p, r, 5353, 63, 0, b"query");
+        from_rs(rs1_mac(), &icmp_err(r, l, 64, 0, (2, 0, 1280), &sent))
+    })
+}
+
+/// Fragments (the engine's policy: every fragment to the local stack for
+/// reassembly, also on an established flow).
+fn fragment_cases() -> Vec<Case> {
+    let mut out = Vec::new();
+    let (c, v, r) = addrs(false);
+    let mk4 = || datapath(rr(key(Protocol::Tcp, v, 80)), &[(r, 8080, FwdMethod::Masq)]);
+    // IPv4 non-first fragment (offset 1480, last): no transport header.
+    let mut nf = ip_df(c, v, TCP, 64, false, &[0x77; 40]);
+    nf[6..8].copy_from_slice(&(1480u16 / 8).to_be_bytes());
+    refill_ipv4_csum(&mut nf);
+    out.push(Case {
+        name: "fragment_v4_non_first_to_stack",
+        desc: "IPv4 non-first fragment (offset 1480): to the stack, bytes untouched",
+        dp: mk4(),
+        steps: vec![Step {
+            input: from_ext(&nf),
+            verdict: Verdict::Local,
+            out: Out::Same,
+        }],
+    });
+
+    let (c6, v6a, r6) = addrs(true);
+    let mk6 = || {
+        datapath(
+            rr(key(Protocol::Tcp, v6a, 80)),
+            &[(r6, 8080, FwdMethod::Masq)],
+        )
+    };
+    // IPv6 fragment header (RFC 8200 §4.5): next header, reserved,
+    // offset << 3 | M, identification.
+    let frag6 = |offset: u16, more: bool, body: &[u8]| -> Vec<u8> {
+        let mut f = vec![TCP, 0];
+        f.extend(((offset / 8) << 3 | u16::from(more)).to_be_bytes());
+        f.extend(0x0bad_cafeu32.to_be_bytes());
+        f.extend_from_slice(body);
+        let (IpAddr::V6(s), IpAddr::V6(d)) = (c6, v6a) else {
+            unreachable!()
+        };
+        ipv6(
+            V6 {
+                src: s,
+                dst: d,
+                next: 44,
+                hlim: 64,
+                tc: 0,
+            },
+            &f,
+        )
+    };
+    let seg = tcp(c6, v6a, CPORT, 80, 1000, 2000, ACK, &[0x42; 64]);
+    out.push(Case {
+        name: "fragment_v6_first_on_flow_to_stack",
+        desc: "IPv6 first fragment of an established NAT flow: to the stack, not forwarded",
+        dp: mk6(),
+        steps: vec![
+            Step {
+                input: from_ext(&pkt(TCP, c6, CPORT, v6a, 80, 64, SYN, b"")),
+                verdict: fwd_int(rs1_mac()),
+                out: Out::Bytes(to_rs(
+                    rs1_mac(),
+                    &pkt(TCP, c6, CPORT, r6, 8080, 63, SYN, b""),
+                )),
+            },
+            Step {
+                input: from_ext(&frag6(0, true, &seg)),
+                verdict: Verdict::Local,
+                out: Out::Same,
+            },
+        ],
+    });
+    out.push(Case {
+        name: "fragment_v6_non_first_to_stack",
+        desc: "IPv6 non-first fragment (offset 1448): to the stack",
+        dp: mk6(),
+        steps: vec![Step {
+            input: from_ext(&frag6(1448, false, &[0x24; 32])),
+            verdict: Verdict::Local,
+            out: Out::Same,
+        }],
+    });
+    out
+}
+
+/// Malformed frames not covered by `malformed_cases`, and Ethernet
+/// padding.
+fn malformed_more_cases() -> Vec<Case> {
+    let mut out = Vec::new();
+    let (c, v, r) = addrs(false);
+    let mk = |proto: Protocol| datapath(rr(key(proto, v, 80)), &[(r, 8080, FwdMethod::Masq)]);
+    let drop = |input: Vec<u8>| {
+        vec![Step {
+            input,
+            verdict: Verdict::Drop(DropReason::Malformed),
+            out: Out::Ignore,
+        }]
+    };
+
+    // IHL 4 (16 bytes), header checksum correct over those 16 bytes.
+    let mut ihl = pkt(TCP, c, CPORT, v, 80, 64, SYN, b"");
+    ihl[0] = 0x44;
+    refill_ipv4_csum(&mut ihl);
+    out.push(Case {
+        name: "malformed_ipv4_ihl_under_5",
+        desc: "IPv4 IHL 4: drop",
+        dp: mk(Protocol::Tcp),
+        steps: drop(from_ext(&ihl)),
+    });
+
+    // TCP header of 10 bytes, IPv4 total length consistent with it.
+    let seg = tcp(c, v, CPORT, 80, 1000, 0, SYN, b"");
+    out.push(Case {
+        name: "malformed_truncated_tcp",
+        desc: "IPv4 packet whose TCP header is 10 bytes: drop",
+        dp: mk(Protocol::Tcp),
+        steps: drop(from_ext(&ip(c, v, TCP, 64, &seg[..10]))),
+    });
+
+    // UDP header of 6 bytes.
+    let useg = udp(c, v, CPORT, 80, b"", true);
+    out.push(Case {
+        name: "malformed_truncated_udp",
+        desc: "IPv4 packet whose UDP header is 6 bytes: drop",
+        dp: mk(Protocol::Udp),
+        steps: drop(from_ext(&ip(c, v, UDP, 64, &useg[..6]))),
+    });
+
+    // IPv6 payload length larger than what the frame carries.
+    let (c6, v6a, r6) = addrs(true);
+    let mk6 = || {
+        datapath(
+            rr(key(Protocol::Tcp, v6a, 80)),
+            &[(r6, 8080, FwdMethod::Masq)],
+        )
+    };
+    let mut long6 = pkt(TCP, c6, CPORT, v6a, 80, 64, SYN, b"");
+    long6[4..6].copy_from_slice(&100u16.to_be_bytes());
+    out.push(Case {
+        name: "malformed_ipv6_payload_length_past_frame",
+        desc: "IPv6 payload length 100 with a 20-byte payload: drop",
+        dp: mk6(),
+        steps: drop(from_ext(&long6)),
+    });
+
+    // IPv6 header cut at 30 bytes.
+    let mut t6 = from_ext(&pkt(TCP, c6, CPORT, v6a, 80, 64, SYN, b""));
+    t6.truncate(14 + 30);
+    out.push(Case {
+        name: "malformed_truncated_ipv6",
+        desc: "IPv6 header cut short: drop",
+        dp: mk6(),
+        steps: drop(t6),
+    });
+
+    // Minimum-size Ethernet frame: a 29-byte UDP packet padded to 60
+    // bytes. The stack trims to the IP total length (`ip_rcv_core`); the
+    // output carries no padding.
+    let small = pkt(UDP, c, CPORT, v, 80, 64, 0, b"q");
+    let mut padded = from_ext(&small);
+    padded.resize(60, 0);
+    out.push(Case {
+        name: "nat_padded_frame",
+        desc: "Ethernet padding after a short IPv4 packet is ignored and not forwarded",
+        dp: mk(Protocol::Udp),
+        steps: vec![Step {
+            input: padded,
+            verdict: fwd_int(rs1_mac()),
+            out: Out::Bytes(to_rs(rs1_mac(), &pkt(UDP, c, CPORT, r, 8080, 63, 0, b"q"))),
+        }],
+    });
+    out
+}
+
+/// Persistence granularity (`-M`): clients in the same /24 (IPv4) or /64
+/// (IPv6) share the template, so they reach the same server; a client of
+/// another prefix is scheduled anew (rr: the other server).
+fn persistence_netmask_cases() -> Vec<Case> {
+    let mut out = Vec::new();
+    let v = vip4().into();
+    let mut svc = rr(key(Protocol::Tcp, v, 80)).with_persistence(300);
+    svc.netmask = 0xffff_ff00;
+    let dp = datapath(
+        svc,
+        &[
+            (rs1_4().into(), 80, FwdMethod::Route),
+            (rs2_4().into(), 80, FwdMethod::Route),
+        ],
+    );
+    let s = |cl: &str, p: u16, m: MacAddr| {
+        let cl: IpAddr = ip4(cl).into();
+        Step {
+            input: from_ext(&pkt(TCP, cl, p, v, 80, 64, SYN, b"")),
+            verdict: fwd_int(m),
+            out: Out::Bytes(to_rs(m, &pkt(TCP, cl, p, v, 80, 63, SYN, b""))),
+        }
+    };
+    out.push(Case {
+        name: "persistence_netmask_24_dr",
+        desc: "persistent DR service with netmask /24: the whole /24 sticks to one server",
+        dp,
+        steps: vec![
+            s("198.51.100.10", 40001, rs2_mac()),
+            s("198.51.100.77", 40002, rs2_mac()),
+            s("203.0.113.9", 40003, rs1_mac()),
+            s("198.51.100.200", 40004, rs2_mac()),
+        ],
+    });
+
+    let v6a: IpAddr = vip6().into();
+    let mut svc = rr(key(Protocol::Udp, v6a, 53)).with_persistence(300);
+    svc.netmask = 64;
+    let dp = datapath(
+        svc,
+        &[
+            (rs1_6().into(), 5353, FwdMethod::Masq),
+            (rs2_6().into(), 5353, FwdMethod::Masq),
+        ],
+    );
+    let s6 = |cl: &str, p: u16, rs: IpAddr, m: MacAddr| {
+        let cl: IpAddr = ip6(cl).into();
+        Step {
+            input: from_ext(&pkt(UDP, cl, p, v6a, 53, 64, 0, b"query")),
+            verdict: fwd_int(m),
+            out: Out::Bytes(to_rs(m, &pkt(UDP, cl, p, rs, 5353, 63, 0, b"query"))),
+        }
+    };
+    out.push(Case {
+        name: "persistence_prefix_64_nat_udp_v6",
+        desc: "persistent NAT UDP IPv6 service with /64 granularity: same prefix, two ports, one server",
+        dp,
+        steps: vec![
+            s6("2001:db8:99::10", 40001, rs2_6().into(), rs2_mac()),
+            s6("2001:db8:99::10", 40002, rs2_6().into(), rs2_mac()),
+            s6("2001:db8:99::77", 40003, rs2_6().into(), rs2_mac()),
+            s6("2001:db8:98::5", 40004, rs1_6().into(), rs1_mac()),
+        ],
+    });
+    out
+}
+
+/// fwmark over NAT, IPv6: TCP to VIP:80 and VIP:443 marked 10; the
+/// destination has port 0, so the connection keeps the packet's port
+/// (`ip_vs_schedule`: `dest->port ? dest->port : vport`); the reply from
+/// RS:443 is SNATed back to VIP:443.
+fn fwmark_nat_v6_case() -> Case {
+    let (c, v, r) = addrs(true);
+    let k = ServiceKey::Fwmark {
+        af: lvs_core::Af::Inet6,
+        mark: 10,
+    };
+    let mut dp = datapath(rr(k), &[(r, 0, FwdMethod::Masq)]);
+    dp.config_mut().fwmark_rules.push(FwmarkRule {
+        proto: Protocol::Tcp,
+        vaddr: v,
+        ports: vec![80, 443],
+        mark: 10,
+    });
+    let mut steps = Vec::new();
+    for port in [80u16, 443] {
+        steps.push(Step {
+            input: from_ext(&pkt(TCP, c, CPORT + port, v, port, 64, SYN, b"")),
+            verdict: fwd_int(rs1_mac()),
+            out: Out::Bytes(to_rs(
+                rs1_mac(),
+                &pkt(TCP, c, CPORT + port, r, port, 63, SYN, b""),
+            )),
+        });
+    }
+    steps.push(Step {
+        input: from_rs(
+            rs1_mac(),
+            &pkt(TCP, r, 443, c, CPORT + 443, 64, SYN | ACK, b""),
+        ),
+        verdict: fwd_ext(),
+        out: Out::Bytes(to_ext(&pkt(
+            TCP,
+            v,
+            443,
+            c,
+            CPORT + 443,
+            63,
+            SYN | ACK,
+            b"",
+        ))),
+    });
+    Case {
+        name: "fwmark_nat_v6",
+        desc: "IPv6 fwmark NAT service: two ports share mark 10, ports kept, reply SNATed",
+        dp,
+        steps,
+    }
+}
+
+/// One-packet scheduling (`-o`, UDP): each datagram is scheduled on its
+/// own (the connection is not kept), so the same client:port alternates
+/// between the rr servers; the server's answer matches no connection and
+/// is routed as it is (no SNAT), as with the kernel.
+fn ops_case() -> Case {
+    let (c, v, _) = addrs(false);
+    let svc = rr(key(Protocol::Udp, v, 53)).with_flags(lvs_core::ServiceFlags::ONEPACKET);
+    let dp = datapath(
+        svc,
+        &[
+            (rs1_4().into(), 53, FwdMethod::Masq),
+            (rs2_4().into(), 53, FwdMethod::Masq),
+        ],
+    );
+    let s = |rs: IpAddr, m: MacAddr| Step {
+        input: from_ext(&pkt(UDP, c, CPORT, v, 53, 64, 0, b"query")),
+        verdict: fwd_int(m),
+        out: Out::Bytes(to_rs(m, &pkt(UDP, c, CPORT, rs, 53, 63, 0, b"query"))),
+    };
+    let r1: IpAddr = rs1_4().into();
+    Case {
+        name: "ops_udp_nat",
+        desc: "one-packet scheduling: every datagram scheduled afresh, no connection kept",
+        dp,
+        steps: vec![
+            s(rs2_4().into(), rs2_mac()),
+            s(r1, rs1_mac()),
+            s(rs2_4().into(), rs2_mac()),
+            Step {
+                input: from_rs(rs1_mac(), &pkt(UDP, r1, 53, c, CPORT, 64, 0, b"answer")),
+                verdict: fwd_ext(),
+                out: Out::Bytes(to_ext(&pkt(UDP, r1, 53, c, CPORT, 63, 0, b"answer"))),
+            },
+        ],
+    }
+}
+
+/// TTL / hop limit 1 on DR and TUN services, and on a NAT reply over
+/// IPv6: time exceeded, from the VIP for packets addressed to it, from
+/// the director's inside address for forwarded replies.
+fn ttl_more_cases() -> Vec<Case> {
+    let mut out = Vec::new();
+    let (c6, v6a, r6) = addrs(true);
+    let hl1 = pkt(TCP, c6, CPORT, v6a, 80, 1, SYN, b"");
+    out.push(Case {
+        name: "dr_hop_limit_exceeded_v6",
+        desc: "DR IPv6 with hop limit 1: ICMPv6 time exceeded from the VIP",
+        dp: datapath(
+            rr(key(Protocol::Tcp, v6a, 80)),
+            &[(r6, 80, FwdMethod::Route)],
+        ),
+        steps: vec![Step {
+            input: from_ext(&hl1),
+            verdict: reply_ext(),
+            out: Out::Bytes(to_ext(&director_icmp(v6a, c6, (3, 0, 0), &hl1))),
+        }],
+    });
+
+    let (c, v, r) = addrs(false);
+    let ttl1 = pkt(UDP, c, CPORT, v, 80, 1, 0, b"query");
+    out.push(Case {
+        name: "tun_ttl_exceeded_v4",
+        desc: "TUN with TTL 1: time exceeded from the VIP, nothing encapsulated",
+        dp: datapath(
+            rr(key(Protocol::Udp, v, 80)),
+            &[(r, 80, tun(TunnelType::Ipip, 0, TunnelCsum::NoCsum))],
+        ),
+        steps: vec![Step {
+            input: from_ext(&ttl1),
+            verdict: reply_ext(),
+            out: Out::Bytes(to_ext(&director_icmp(v, c, (11, 0, 0), &ttl1))),
+        }],
+    });
+
+    let reply = pkt(TCP, r6, 8080, c6, CPORT, 1, SYN | ACK, b"");
+    out.push(Case {
+        name: "nat_reply_hop_limit_exceeded_v6",
+        desc: "NAT reply with hop limit 1: ICMPv6 time exceeded from the director's inside address",
+        dp: datapath(
+            rr(key(Protocol::Tcp, v6a, 80)),
+            &[(r6, 8080, FwdMethod::Masq)],
+        ),
+        steps: vec![
+            Step {
+                input: from_ext(&pkt(TCP, c6, CPORT, v6a, 80, 64, SYN, b"")),
+                verdict: fwd_int(rs1_mac()),
+                out: Out::Bytes(to_rs(
+                    rs1_mac(),
+                    &pkt(TCP, c6, CPORT, r6, 8080, 63, SYN, b""),
+                )),
+            },
+            Step {
+                input: from_rs(rs1_mac(), &reply),
+                verdict: Verdict::Reply {
+                    ifindex: IF_INT,
+                    next_hop: rs1_mac(),
+                },
+                out: Out::Bytes(to_rs(
+                    rs1_mac(),
+                    &director_icmp(dir_int6().into(), r6, (3, 0, 0), &reply),
+                )),
+            },
+        ],
+    });
+    out
+}
+
+/// NAT toward a 1400-byte link over IPv6: packet too big 1400 from the
+/// VIP, quoting the packet with the decremented hop limit, before DNAT.
+fn pmtu_nat_v6_case() -> Case {
+    let (c, v, r) = addrs(true);
+    let mut dp = datapath(rr(key(Protocol::Tcp, v, 80)), &[(r, 8080, FwdMethod::Masq)]);
+    dp.config_mut().interfaces[1].mtu = 1400;
+    let data = vec![0x33; 1500 - 60];
+    let big = pkt(TCP, c, CPORT, v, 80, 64, SYN, &data);
+    let quoted = pkt(TCP, c, CPORT, v, 80, 63, SYN, &data);
+    Case {
+        name: "pmtu_nat_v6",
+        desc: "NAT IPv6 to a 1400-byte link: packet too big 1400 to the client",
+        dp,
+        steps: vec![Step {
+            input: from_ext(&big),
+            verdict: reply_ext(),
+            out: Out::Bytes(to_ext(&director_icmp(v, c, (2, 0, 1400), &quoted))),
+        }],
+    }
+}
+
+fn more_cases() -> Vec<Case> {
+    let mut v = vec![
+        tun_proto_case("tun_ipip_udp_v4", UDP, false),
+        tun_proto_case("tun_ipip_sctp_v6", SCTP, true),
+        nodest_case("nodest_tcp_v6", TCP, true),
+        nodest_case("nodest_udp_v4", UDP, false),
+        icmp_in_nat_case("icmp_in_nat_source_quench_v4", false, (4, 0, 0)),
+        icmp_in_nat_case("icmp_in_nat_v6_addr_unreach", true, (1, 3, 0)),
+        icmp_out_nat_case("icmp_out_nat_time_exceeded_v4", false, (11, 0, 0)),
+        icmp_out_nat_case("icmp_out_nat_time_exceeded_v6", true, (3, 0, 0)),
+        icmp_in_fullnat_case("icmp_in_fullnat_v4", false),
+        icmp_in_fullnat_case("icmp_in_fullnat_v6", true),
+        icmp_out_fullnat_v6_case(),
+        pmtu_kind_case(
+            "pmtu_gre_csum_v4",
+            false,
+            false,
+            TunnelType::Gre,
+            TunnelCsum::Csum,
+            28,
+        ),
+        pmtu_kind_case(
+            "pmtu_gre_6in6",
+            true,
+            true,
+            TunnelType::Gre,
+            TunnelCsum::NoCsum,
+            44,
+        ),
+        pmtu_kind_case(
+            "pmtu_gue_v4",
+            false,
+            false,
+            TunnelType::Gue,
+            TunnelCsum::NoCsum,
+            32,
+        ),
+        pmtu_kind_case(
+            "pmtu_gue_csum_6in6",
+            true,
+            true,
+            TunnelType::Gue,
+            TunnelCsum::Csum,
+            52,
+        ),
+        pmtu_kind_case(
+            "pmtu_ipip_4in6",
+            false,
+            true,
+            TunnelType::Ipip,
+            TunnelCsum::NoCsum,
+            40,
+        ),
+        pmtu_nat_v6_case(),
+        fwmark_nat_v6_case(),
+        ops_case(),
+    ];
+    for (name, proto, v6) in [
+        ("fullnat_udp_v6", UDP, true),
+        ("fullnat_sctp_v4", SCTP, false),
+    ] {
+        let r = rs_of(v6);
+        let l = pool(v6);
+        let (af, ad) = answer(proto);
+        v.push(fill_fullnat_inputs(
+            || fullnat_case(name, proto, v6),
+            move |p| from_rs(rs1_mac(), &pkt(proto, r, 8080, l, p, 64, af, ad)),
+        ));
+    }
+    v.extend(fragment_cases());
+    v.extend(malformed_more_cases());
+    v.extend(persistence_netmask_cases());
+    v.extend(ttl_more_cases());
+    v
 }
