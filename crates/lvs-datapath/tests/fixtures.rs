@@ -1979,7 +1979,8 @@ fn tun_proto_case(name: &'static str, proto: u8, v6: bool) -> Case {
 /// UDP + 4-byte header (remcsum adds only for CHECKSUM_PARTIAL) - GRE's
 /// `gre_calc_hlen` (4, 8 with checksum). A 1500-byte DF packet (a SYN
 /// with data, so it is scheduled) is answered from the VIP with that MTU
-/// in the inner packet's family.
+/// in the inner packet's family. The overheads are the real kernel's
+/// (`testdata/kernel/pmtu-ops.sh`, see `testdata/README.md`).
 fn pmtu_kind_case(
     name: &'static str,
     inner_v6: bool,
@@ -2347,7 +2348,8 @@ fn persistence_netmask_cases() -> Vec<Case> {
 /// fwmark over NAT, IPv6: TCP to VIP:80 and VIP:443 marked 10; the
 /// destination has port 0, so the connection keeps the packet's port
 /// (`ip_vs_schedule`: `dest->port ? dest->port : vport`); the reply from
-/// RS:443 is SNATed back to VIP:443.
+/// RS:443 is SNATed back to VIP:443 (both seen on the real kernel,
+/// `testdata/kernel/fwmark-nat6.sh`).
 fn fwmark_nat_v6_case() -> Case {
     let (c, v, r) = addrs(true);
     let k = ServiceKey::Fwmark {
@@ -2400,7 +2402,8 @@ fn fwmark_nat_v6_case() -> Case {
 /// One-packet scheduling (`-o`, UDP): each datagram is scheduled on its
 /// own (the connection is not kept), so the same client:port alternates
 /// between the rr servers; the server's answer matches no connection and
-/// is routed as it is (no SNAT), as with the kernel.
+/// is routed as it is (no SNAT), as the real kernel does
+/// (`testdata/kernel/pmtu-ops.sh`).
 fn ops_case() -> Case {
     let (c, v, _) = addrs(false);
     let svc = rr(key(Protocol::Udp, v, 53)).with_flags(lvs_core::ServiceFlags::ONEPACKET);
