@@ -418,6 +418,10 @@ proptest! {
         let second = (0..prios.len()).filter(|&k| k != best).max_by_key(|&k| prios[k]).unwrap();
         prop_assert_eq!(sim.holders(), vec![second]);
         let took = sim.last_add(second) - kill_at;
-        prop_assert!(took <= master_down_interval(version, 3, adv, prios[second]), "{:?}", took);
+        // The dead master's last advert may still be in flight when it is killed and
+        // restart the backup's timer on arrival: allow one link delay on top.
+        let bound = master_down_interval(version, 3, adv, prios[second])
+            + Duration::from_micros(MAX_DELAY_US);
+        prop_assert!(took <= bound, "{:?} > {:?}", took, bound);
     }
 }
