@@ -50,54 +50,7 @@ fn lvsadm(arg0: &str, args: &[&str], socket: &std::path::Path, stdin: &str) -> O
     }
 }
 
-/// One `cap` block of a capture log.
-#[derive(Debug)]
-struct Case {
-    command: String,
-    stdout: String,
-    stderr: String,
-    code: i32,
-}
-
-/// Parses lib.sh's `cap` format: `$ CMD`, optional `[stdout]`/`[stderr]`
-/// blocks, `[rc=N]`.
-fn parse_cap_log(text: &str) -> Vec<Case> {
-    let mut cases = Vec::new();
-    for block in text.split("\n$ ").skip(1) {
-        let (command, rest) = block.split_once('\n').unwrap();
-        let mut stdout = String::new();
-        let mut stderr = String::new();
-        let mut code = None;
-        let mut cur: Option<&mut String> = None;
-        for line in rest.split_inclusive('\n') {
-            match line.trim_end_matches('\n') {
-                "[stdout]" => cur = Some(&mut stdout),
-                "[stderr]" => cur = Some(&mut stderr),
-                l if l.starts_with("[rc=") => {
-                    code = Some(l[4..l.len() - 1].parse().unwrap());
-                    break;
-                }
-                l if l.starts_with("[no newline at end of") => {
-                    if let Some(c) = cur.as_mut() {
-                        c.pop();
-                    }
-                }
-                _ => {
-                    if let Some(c) = cur.as_mut() {
-                        c.push_str(line);
-                    }
-                }
-            }
-        }
-        cases.push(Case {
-            command: command.to_string(),
-            stdout,
-            stderr,
-            code: code.unwrap(),
-        });
-    }
-    cases
-}
+use lvs_testkit::cap_log::{Case, parse as parse_cap_log};
 
 #[test]
 fn every_argv_case_matches_ipvsadm() {

@@ -15,6 +15,7 @@ use lvs_proto::{
     ApiError, Client, Errno, Hello, PROTO_VERSION, Request, Response, Welcome, read_frame,
     write_frame,
 };
+use lvs_testkit::cap_log::{Case, parse as parse_cap_log};
 
 #[test]
 fn version_mismatch_is_rejected_with_the_servers_version() {

@@ -8,6 +8,7 @@
 mod common;
 
 use common::*;
+use lvs_testkit::cap_log::parse as parse_cap_log;
 
 /// ipvsadm-capture's base state (the one `argv.log` was captured from).
 const BASE: &str = "-A -t 10.0.0.1:80 -s wlc\n-a -t 10.0.0.1:80 -r 10.0.0.11:80 -g -w 1\n";
