@@ -1,13 +1,16 @@
-//! Command line: `lvsd [--socket PATH] [--config FILE]`.
+//! Command line: `lvsd [--socket PATH] [--config FILE] [--interfaces IF[,IF]] [--io xdp|afpacket]`.
 
 use std::path::PathBuf;
 
 /// Usage text (`--help`, and after an argument error).
 pub const USAGE: &str = "\
-Usage: lvsd [--socket PATH] [--config FILE]
+Usage: lvsd [--socket PATH] [--config FILE] [--interfaces IF[,IF]] [--io xdp|afpacket]
 
-  --socket PATH   control socket (default: $LVSD_SOCKET, else /run/lvs/lvsd.sock)
-  --config FILE   apply an ipvsadm-save file (one atomic restore) at start
+  --socket PATH       control socket (default: $LVSD_SOCKET, else /run/lvs/lvsd.sock)
+  --config FILE       apply an ipvsadm-save file (one atomic restore) at start
+  --interfaces LIST   interfaces to serve (default: every non-loopback interface,
+                      when lvsd runs in a named network namespace)
+  --io KIND           packet I/O: xdp (XDP steering + AF_XDP, default) or afpacket
   -h, --help      print this help
   -V, --version   print the version
 ";
@@ -19,6 +22,20 @@ pub struct Options {
     pub socket: Option<PathBuf>,
     /// `--config`.
     pub config: Option<PathBuf>,
+    /// `--interfaces` (comma-separated).
+    pub interfaces: Option<Vec<String>>,
+    /// `--io`.
+    pub io: IoKind,
+}
+
+/// Packet I/O backend (`--io`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IoKind {
+    /// XDP steering into AF_XDP sockets.
+    #[default]
+    Xdp,
+    /// AF_PACKET sockets.
+    AfPacket,
 }
 
 /// Result of parsing.
@@ -44,24 +61,30 @@ pub enum ArgError {
     /// An option given twice.
     #[error("option {0} given twice")]
     Repeated(String),
+    /// A value the option does not accept.
+    #[error("bad value {1:?} for {0}")]
+    BadValue(String, String),
 }
 
 /// Parses the arguments after the program name.
 pub fn parse(args: &[String]) -> Result<Parsed, ArgError> {
     let mut opts = Options::default();
+    let mut io_given = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let (name, inline) = match a.split_once('=') {
             Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
             _ => (a.as_str(), None),
         };
-        let slot = match name {
-            "-h" | "--help" => return Ok(Parsed::Help),
-            "-V" | "--version" => return Ok(Parsed::Version),
-            "--socket" => &mut opts.socket,
-            "--config" => &mut opts.config,
-            _ => return Err(ArgError::Unexpected(a.clone())),
-        };
+        if matches!(name, "-h" | "--help") {
+            return Ok(Parsed::Help);
+        }
+        if matches!(name, "-V" | "--version") {
+            return Ok(Parsed::Version);
+        }
+        if !matches!(name, "--socket" | "--config" | "--interfaces" | "--io") {
+            return Err(ArgError::Unexpected(a.clone()));
+        }
         let value = match inline {
             Some(v) => v,
             None => it
@@ -72,7 +95,31 @@ pub fn parse(args: &[String]) -> Result<Parsed, ArgError> {
         if value.is_empty() {
             return Err(ArgError::MissingValue(name.to_string()));
         }
-        if slot.replace(PathBuf::from(value)).is_some() {
+        let repeated = match name {
+            "--socket" => opts.socket.replace(PathBuf::from(value)).is_some(),
+            "--config" => opts.config.replace(PathBuf::from(value)).is_some(),
+            "--interfaces" => {
+                let list: Vec<String> = value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
+                if list.is_empty() {
+                    return Err(ArgError::BadValue(name.to_string(), value));
+                }
+                opts.interfaces.replace(list).is_some()
+            }
+            _ => {
+                opts.io = match value.as_str() {
+                    "xdp" | "af_xdp" => IoKind::Xdp,
+                    "afpacket" | "af_packet" => IoKind::AfPacket,
+                    _ => return Err(ArgError::BadValue(name.to_string(), value)),
+                };
+                std::mem::replace(&mut io_given, true)
+            }
+        };
+        if repeated {
             return Err(ArgError::Repeated(name.to_string()));
         }
     }
@@ -93,6 +140,7 @@ mod tests {
         let want = Options {
             socket: Some("/tmp/a.sock".into()),
             config: Some("/etc/x".into()),
+            ..Options::default()
         };
         assert_eq!(
             p(&["--socket", "/tmp/a.sock", "--config=/etc/x"]),
@@ -118,8 +166,29 @@ mod tests {
             Err(ArgError::Repeated("--config".into()))
         );
         assert_eq!(
-            p(&["--interfaces=eth0"]),
-            Err(ArgError::Unexpected("--interfaces=eth0".into()))
+            p(&["--interfaces=,"]),
+            Err(ArgError::BadValue("--interfaces".into(), ",".into()))
         );
+        assert_eq!(
+            p(&["--io", "dpdk"]),
+            Err(ArgError::BadValue("--io".into(), "dpdk".into()))
+        );
+        assert_eq!(
+            p(&["--io", "xdp", "--io=afpacket"]),
+            Err(ArgError::Repeated("--io".into()))
+        );
+    }
+
+    #[test]
+    fn data_plane_options() {
+        let Ok(Parsed::Run(o)) = p(&["--interfaces", "eth0, eth1", "--io=afpacket"]) else {
+            panic!("not parsed")
+        };
+        assert_eq!(o.interfaces, Some(vec!["eth0".into(), "eth1".into()]));
+        assert_eq!(o.io, IoKind::AfPacket);
+        let Ok(Parsed::Run(o)) = p(&[]) else {
+            panic!("not parsed")
+        };
+        assert_eq!((o.interfaces, o.io), (None, IoKind::Xdp));
     }
 }

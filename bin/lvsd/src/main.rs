@@ -1,7 +1,9 @@
-//! `lvsd`: the lvs-rs director daemon. This first slice is its control
-//! plane: the socket `lvsadm` (invoked as `ipvsadm`) talks to. The data plane
-//! (XDP steering, AF_XDP workers) comes later and will read the same
-//! [`lvs_control::Control`].
+//! `lvsd`: the lvs-rs director daemon: the control socket `lvsadm` (invoked
+//! as `ipvsadm`) talks to, and the data plane (XDP steering into AF_XDP
+//! sockets, or AF_PACKET, and one worker running `lvs-datapath`) that
+//! forwards the traffic of the configured virtual services. Both work on
+//! the one [`lvs_control::Control`]; see the `dataplane` module for the
+//! data plane's contract.
 //!
 //! Contract:
 //! - **Socket**: `--socket PATH`, else `$LVSD_SOCKET`, else
@@ -27,13 +29,18 @@
 //!   the line.
 //! - **Handshake**: a client has 10 s to send its hello; a version mismatch
 //!   is answered with the daemon's version, then the connection is closed.
-//! - **Shutdown**: SIGTERM or SIGINT stop the accept loop; the socket file is
+//! - **Data plane**: `--interfaces IF[,IF]` (default: every non-loopback
+//!   interface, in a named namespace only), `--io xdp|afpacket`; a failure
+//!   to set it up stops the start (exit 1).
+//! - **Shutdown**: SIGTERM or SIGINT stop the accept loop and the data-plane
+//!   worker (its XDP programs are detached); the socket file is
 //!   removed (only when it is still the one this process bound) and the
 //!   process exits 0.
 //! - **Logs**: `tracing` to standard error; `RUST_LOG` filters (default
 //!   `info`).
 
 mod args;
+mod dataplane;
 mod server;
 
 use std::io::IsTerminal;

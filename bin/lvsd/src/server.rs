@@ -4,6 +4,7 @@
 use std::io::{self, Cursor, Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::time::Instant;
 
 use crate::args::Options;
+use crate::dataplane;
 
 /// How the daemon names itself in the handshake and status answers.
 fn server_name() -> String {
@@ -53,14 +55,19 @@ pub enum StartError {
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signal(io::Error),
+    /// The data plane could not start.
+    #[error("data plane: {0}")]
+    Dataplane(#[from] dataplane::DataplaneError),
 }
 
-/// The state every task shares: the one control handler and the clock
-/// (tokio's monotonic clock, so that tests can pause it).
+/// The state every task shares: the one control handler, the clock
+/// (tokio's monotonic clock, so that tests can pause it) and a generation
+/// counter bumped after every request, which the data plane watches.
 #[derive(Debug)]
-struct Shared {
+pub struct Shared {
     control: Mutex<Control>,
     epoch: Instant,
+    generation: AtomicU64,
 }
 
 fn lock(m: &Mutex<Control>) -> MutexGuard<'_, Control> {
@@ -70,7 +77,26 @@ fn lock(m: &Mutex<Control>) -> MutexGuard<'_, Control> {
 }
 
 impl Shared {
-    fn now(&self) -> Time {
+    fn new(control: Control) -> Shared {
+        Shared {
+            control: Mutex::new(control),
+            epoch: Instant::now(),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// The control handler, locked.
+    pub fn lock(&self) -> MutexGuard<'_, Control> {
+        lock(&self.control)
+    }
+
+    /// How many requests were handled (a change marker).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Milliseconds since the daemon started.
+    pub fn now(&self) -> Time {
         Time(u64::try_from(self.epoch.elapsed().as_millis()).unwrap_or(u64::MAX))
     }
 
@@ -78,10 +104,12 @@ impl Shared {
     fn handle(&self, req: Request) -> Response {
         let mut control = lock(&self.control);
         let now = self.now();
-        if let Some(resp) = refuse_missing_interface(&mut control, now, &req) {
-            return resp;
-        }
-        control.handle(now, req)
+        let resp = match refuse_missing_interface(&mut control, now, &req) {
+            Some(resp) => resp,
+            None => control.handle(now, req),
+        };
+        self.generation.fetch_add(1, Ordering::Release);
+        resp
     }
 }
 
@@ -134,10 +162,7 @@ fn refuse_missing_interface(control: &mut Control, now: Time, req: &Request) -> 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(opts: Options) -> Result<(), StartError> {
     let path = opts.socket.clone().unwrap_or_else(lvs_proto::socket_path);
-    let shared = Arc::new(Shared {
-        control: Mutex::new(Control::new(Time::ZERO, server_name())),
-        epoch: Instant::now(),
-    });
+    let shared = Arc::new(Shared::new(Control::new(Time::ZERO, server_name())));
     if let Some(config) = &opts.config {
         apply_config(&shared, config)?;
         tracing::info!(
@@ -148,6 +173,14 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
     }
 
     let listener = bind(&path)?;
+    let dataplane = match start_dataplane(&opts, &shared) {
+        Ok(d) => d,
+        Err(e) => {
+            drop(listener);
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+    };
     let bound = std::fs::metadata(&path).map_err(|source| StartError::Io {
         what: "cannot stat",
         path: path.clone(),
@@ -182,9 +215,34 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
         }
     }
     timers.abort();
+    if let Some(d) = dataplane {
+        d.stop();
+        tracing::info!("XDP programs detached");
+    }
     drop(listener);
     remove_if_ours(&path, &bound);
     Ok(())
+}
+
+/// Starts the data plane when there is something to serve (see
+/// [`dataplane`] for the rule without `--interfaces`).
+fn start_dataplane(
+    opts: &Options,
+    shared: &Arc<Shared>,
+) -> Result<Option<dataplane::Dataplane>, StartError> {
+    if opts.interfaces.is_none() && !dataplane::in_named_namespace() {
+        tracing::info!("not in a named network namespace and no --interfaces: control plane only");
+        return Ok(None);
+    }
+    let d = dataplane::start(
+        dataplane::Options {
+            interfaces: opts.interfaces.clone(),
+            io: opts.io,
+        },
+        shared.clone(),
+    )?;
+    tracing::info!(interfaces = ?d.interfaces, io = ?opts.io, "serving");
+    Ok(Some(d))
 }
 
 /// The ipvsadm program's view of the daemon, in process: every request goes
@@ -445,10 +503,7 @@ mod tests {
     }
 
     fn shared() -> Shared {
-        Shared {
-            control: Mutex::new(Control::new(Time::ZERO, "t")),
-            epoch: Instant::now(),
-        }
+        Shared::new(Control::new(Time::ZERO, "t"))
     }
 
     #[tokio::test(start_paused = true)]

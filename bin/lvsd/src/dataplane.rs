@@ -1,0 +1,804 @@
+//! The data plane: the XDP steering program and one packet socket per
+//! served interface, and one worker thread running
+//! [`lvs_datapath::Datapath::process`] on what they receive.
+//!
+//! Contract:
+//! - **Interfaces**: `--interfaces IF[,IF]`, else every non-loopback
+//!   interface of lvsd's namespace. Without `--interfaces`, lvsd serves
+//!   interfaces only when its namespace is a named one (`/run/netns/*`, as
+//!   `ip netns exec` gives): in any other namespace (the machine's own) it
+//!   runs as a control plane only and says so, so that a bare `lvsd` never
+//!   attaches XDP to a host's interfaces by surprise.
+//! - **I/O** (`--io xdp`, the default): per interface, the steering program
+//!   is loaded and attached (native mode, the kernel falls back as it
+//!   decides) and an AF_XDP socket is bound on queue 0 (copy mode) and put
+//!   in the program's socket map. `--io afpacket` binds an AF_PACKET socket
+//!   instead (no steering: every frame is seen, and frames that are not
+//!   IPVS business are dropped by the worker after the kernel got its own
+//!   copy).
+//! - **Steering** follows the configuration: every `proto VIP:port`
+//!   service (and its VIP, for fragments), every NAT/FULLNAT destination
+//!   as a reply source `proto RIP:rport`. Fwmark services have no address
+//!   to steer on and are not steered yet. The set is recomputed after each
+//!   applied control request (a generation counter) and the difference
+//!   written to every interface's map.
+//! - **Sharing the one `Ipvs`**: the control socket and the worker use the
+//!   same [`lvs_control::Control`]. For each received batch the worker takes
+//!   the control lock and swaps the control's `Ipvs` into its `Datapath`
+//!   (`mem::swap`, no allocation), processes the batch and swaps it back;
+//!   a control request therefore waits at most one batch, and the timers
+//!   and listings see the counters the data path updated.
+//! - **Machine view** (`lvs_datapath::Config`): interfaces (MAC, MTU, first
+//!   IPv4 / global IPv6 address), main-table unicast routes, the director's
+//!   addresses (all interfaces) from rtnetlink at start; neighbours are
+//!   re-read every 500 ms and right after a batch in which a next hop was
+//!   unknown. A packet whose next hop has no MAC is dropped (counted) and
+//!   the kernel is asked to resolve that address (`NTF_USE`), so that the
+//!   sender's retransmission goes through. The director's own addresses
+//!   stay configured in the kernel, which keeps answering ARP.
+//! - **Verdicts**: `Forward` / `Reply` are transmitted on the egress
+//!   interface's socket (in place when it is the receiving one, else
+//!   copied to a per-batch buffer and sent after the batch); `Local` and
+//!   `Drop` are dropped (the steering program only sends IPVS business to
+//!   the engine).
+//! - **Checksums on veth**: a veth sender leaves TCP/UDP checksums partial
+//!   (`CHECKSUM_PARTIAL`: only the pseudo-header sum is in the field), and
+//!   AF_XDP sees the bytes as they are. Frames received on a veth interface
+//!   therefore get their TCP / UDP (IPv4, unfragmented; UDP with a non-zero
+//!   checksum) checksum recomputed before processing: one pass over the
+//!   segment. Other interfaces are left alone.
+//! - **Shutdown**: [`Dataplane::stop`] stops the worker, which drops its
+//!   sockets and steering programs: the XDP programs are detached.
+//!
+//! Cost per packet (beyond `process`): one copy in (frame into the
+//! engine's buffer with headroom) and one copy out, plus the checksum pass
+//! on veth; no allocation or formatting on the packet path. The worker
+//! polls its sockets in turn with a 1 ms timeout when idle (one worker, no
+//! `epoll` yet), so an idle director adds up to 1 ms of latency.
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use lvs_core::{FwdMethod, Ipvs, ServiceKey};
+use lvs_datapath::{Config, Datapath, DropReason, Frame, Interface, Neighbour, Route, Verdict};
+use lvs_io::{Action, IoError, PacketIo, PacketSocket, SteerKey, Steering, XskConfig, XskSocket};
+use lvs_sys::rtnl::Rtnl;
+use lvs_wire::parse::{self, L3, Transport};
+use lvs_wire::{MacAddr, TcpSegment, UdpDatagram};
+
+use crate::args::IoKind;
+use crate::server::Shared;
+
+/// Frames received per batch.
+const BATCH: usize = 64;
+/// How often neighbours are re-read when nothing is missing.
+const NEIGH_REFRESH: Duration = Duration::from_millis(500);
+/// Next hops remembered per batch for resolution.
+const MAX_MISSES: usize = 8;
+
+/// Why the data plane could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum DataplaneError {
+    /// An interface named in `--interfaces` does not exist.
+    #[error("no interface {0:?} in this namespace")]
+    NoInterface(String),
+    /// Nothing to serve.
+    #[error("no interface to serve")]
+    Empty,
+    /// rtnetlink failed.
+    #[error("rtnetlink: {0}")]
+    Rtnl(#[from] lvs_sys::SysError),
+    /// Packet I/O or BPF failed.
+    #[error("{ifname}: {source}")]
+    Io {
+        /// Interface.
+        ifname: String,
+        /// The error.
+        source: IoError,
+    },
+    /// The worker thread could not be started or died during set-up.
+    #[error("worker: {0}")]
+    Worker(String),
+}
+
+/// What `--interfaces` / `--io` asked for.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Interfaces to serve (`None`: all non-loopback ones).
+    pub interfaces: Option<Vec<String>>,
+    /// Backend.
+    pub io: IoKind,
+}
+
+/// The running data plane.
+#[derive(Debug)]
+pub struct Dataplane {
+    stop: Arc<AtomicBool>,
+    worker: JoinHandle<()>,
+    /// Names of the served interfaces.
+    pub interfaces: Vec<String>,
+}
+
+impl Dataplane {
+    /// Stops the worker; its sockets close and its XDP programs detach.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if self.worker.join().is_err() {
+            tracing::error!("data-plane worker panicked");
+        }
+    }
+}
+
+/// Whether the calling process's network namespace is a named one
+/// (`/run/netns/NAME`).
+pub fn in_named_namespace() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(own) = std::fs::metadata("/proc/self/ns/net") else {
+        return false;
+    };
+    let Ok(dir) = std::fs::read_dir("/run/netns") else {
+        return false;
+    };
+    dir.flatten().any(|e| {
+        std::fs::metadata(e.path()).is_ok_and(|m| m.dev() == own.dev() && m.ino() == own.ino())
+    })
+}
+
+/// Starts the data plane (set-up happens on the worker thread, which owns
+/// everything; its outcome is awaited here).
+pub fn start(opts: Options, shared: Arc<Shared>) -> Result<Dataplane, DataplaneError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::sync_channel(1);
+    let stop2 = stop.clone();
+    let worker = std::thread::Builder::new()
+        .name("lvsd-dp".into())
+        .spawn(move || match Worker::setup(&opts, shared) {
+            Ok(mut w) => {
+                let names = w.ports.iter().map(|p| p.name.clone()).collect();
+                let _ = tx.send(Ok(names));
+                w.run(&stop2);
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        })
+        .map_err(|e| DataplaneError::Worker(e.to_string()))?;
+    match rx.recv() {
+        Ok(Ok(interfaces)) => Ok(Dataplane {
+            stop,
+            worker,
+            interfaces,
+        }),
+        Ok(Err(e)) => {
+            let _ = worker.join();
+            Err(e)
+        }
+        Err(_) => {
+            let _ = worker.join();
+            Err(DataplaneError::Worker("died during set-up".into()))
+        }
+    }
+}
+
+/// A packet socket of either kind.
+#[derive(Debug)]
+enum Io {
+    Xsk(Box<XskSocket>),
+    Packet(PacketSocket),
+}
+
+impl Io {
+    fn poll(&mut self, timeout_ms: i32) -> Result<bool, IoError> {
+        match self {
+            Io::Xsk(s) => s.poll(timeout_ms),
+            Io::Packet(s) => s.poll(timeout_ms),
+        }
+    }
+    fn recv_batch<F: FnMut(&mut [u8], usize) -> Action>(
+        &mut self,
+        max: usize,
+        f: F,
+    ) -> Result<usize, IoError> {
+        match self {
+            Io::Xsk(s) => s.recv_batch(max, f),
+            Io::Packet(s) => s.recv_batch(max, f),
+        }
+    }
+    fn send(&mut self, frame: &[u8]) -> Result<usize, IoError> {
+        match self {
+            Io::Xsk(s) => s.send_batch(&[frame]),
+            Io::Packet(s) => s.send_batch(&[frame]),
+        }
+    }
+}
+
+/// One served interface.
+#[derive(Debug)]
+struct Port {
+    name: String,
+    ifindex: u32,
+    veth: bool,
+    io: Io,
+    /// Kept for as long as the port lives: dropping it detaches the program.
+    steer: Option<Steering>,
+}
+
+/// Data-plane counters of the shell (the engine's are in `Datapath`).
+#[derive(Debug, Default, Clone, Copy)]
+struct ShellCounters {
+    tx: u64,
+    tx_failed: u64,
+    no_neighbour: u64,
+    no_port: u64,
+}
+
+/// A frame waiting to leave by another interface than the one it came in.
+#[derive(Debug)]
+struct Pending {
+    ifindex: u32,
+    frame: Frame,
+}
+
+#[derive(Debug)]
+struct Worker {
+    shared: Arc<Shared>,
+    ports: Vec<Port>,
+    dp: Datapath,
+    rtnl: Rtnl,
+    steered: HashSet<SteerKey>,
+    generation: u64,
+    counters: ShellCounters,
+}
+
+fn io_err(ifname: &str) -> impl FnOnce(IoError) -> DataplaneError + '_ {
+    move |source| DataplaneError::Io {
+        ifname: ifname.to_string(),
+        source,
+    }
+}
+
+fn mac_of(bytes: &[u8]) -> MacAddr {
+    let mut m = [0u8; 6];
+    if bytes.len() == 6 {
+        m.copy_from_slice(bytes);
+    }
+    MacAddr(m)
+}
+
+impl Worker {
+    fn setup(opts: &Options, shared: Arc<Shared>) -> Result<Worker, DataplaneError> {
+        let mut rtnl = Rtnl::open()?;
+        let links = rtnl.links()?;
+        let chosen: Vec<&lvs_sys::rtnl::Link> = match &opts.interfaces {
+            Some(names) => names
+                .iter()
+                .map(|n| {
+                    links
+                        .iter()
+                        .find(|l| &l.name == n)
+                        .ok_or_else(|| DataplaneError::NoInterface(n.clone()))
+                })
+                .collect::<Result<_, _>>()?,
+            None => links
+                .iter()
+                .filter(|l| l.name != "lo" && l.mac.len() == 6)
+                .collect(),
+        };
+        if chosen.is_empty() {
+            return Err(DataplaneError::Empty);
+        }
+        let mut ports = Vec::new();
+        for link in &chosen {
+            let name = link.name.as_str();
+            let (io, steer) = match opts.io {
+                IoKind::Xdp => {
+                    let mut steer = Steering::load().map_err(io_err(name))?;
+                    steer.attach(link.index, false).map_err(io_err(name))?;
+                    let xsk = XskSocket::bind(link.index, 0, XskConfig::default())
+                        .map_err(io_err(name))?;
+                    steer
+                        .set_socket(0, xsk.fd().as_fd())
+                        .map_err(io_err(name))?;
+                    (Io::Xsk(Box::new(xsk)), Some(steer))
+                }
+                IoKind::AfPacket => (
+                    Io::Packet(PacketSocket::bind(link.index).map_err(io_err(name))?),
+                    None,
+                ),
+            };
+            ports.push(Port {
+                name: link.name.clone(),
+                ifindex: link.index,
+                veth: link.kind.as_deref() == Some("veth"),
+                io,
+                steer,
+            });
+        }
+        let config = machine_config(&mut rtnl, &links, &ports)?;
+        tracing::info!(
+            interfaces = ?ports.iter().map(|p| &p.name).collect::<Vec<_>>(),
+            routes = config.routes.len(),
+            neighbours = config.neighbours.len(),
+            "data plane ready"
+        );
+        let mut w = Worker {
+            shared,
+            ports,
+            dp: Datapath::new(Ipvs::new(), config),
+            rtnl,
+            steered: HashSet::new(),
+            generation: u64::MAX,
+            counters: ShellCounters::default(),
+        };
+        w.sync_steering();
+        Ok(w)
+    }
+
+    /// Recomputes the steering set when the configuration changed.
+    fn sync_steering(&mut self) {
+        let generation = self.shared.generation();
+        if generation == self.generation {
+            return;
+        }
+        self.generation = generation;
+        let want = {
+            let control = self.shared.lock();
+            steering_keys(&control.ipvs)
+        };
+        // Nothing steers without a map (AF_PACKET sees every frame).
+        let mut resolve: Vec<IpAddr> = Vec::new();
+        for port in &mut self.ports {
+            let Some(steer) = port.steer.as_mut() else {
+                continue;
+            };
+            for key in self.steered.difference(&want) {
+                if let Err(e) = steer.remove(key) {
+                    tracing::warn!(interface = port.name, "steering remove: {e}");
+                }
+            }
+            for key in want.difference(&self.steered) {
+                if let Err(e) = steer.insert(*key) {
+                    tracing::warn!(interface = port.name, "steering insert: {e}");
+                }
+            }
+        }
+        {
+            let control = self.shared.lock();
+            for s in control.ipvs.services() {
+                for d in s.dests.iter().filter_map(|id| control.ipvs.dest(*id)) {
+                    resolve.push(d.config.addr);
+                }
+            }
+        }
+        self.steered = want;
+        // Ask for the real servers' MACs before the first packet needs them.
+        for addr in resolve {
+            self.resolve(addr);
+        }
+        tracing::debug!(keys = self.steered.len(), "steering updated");
+    }
+
+    /// Triggers neighbour resolution of the next hop towards `dst`.
+    fn resolve(&mut self, dst: IpAddr) {
+        let Some(route) = best_route(&self.dp.config().routes, &dst) else {
+            return;
+        };
+        let hop = route.gateway.unwrap_or(dst);
+        let ifindex = route.ifindex;
+        if self.dp.config().neighbours.iter().any(|n| n.ip == hop) {
+            return;
+        }
+        if let Err(e) = self.rtnl.resolve(ifindex, hop) {
+            tracing::debug!("resolve {hop}: {e}");
+        }
+    }
+
+    fn refresh_neighbours(&mut self) {
+        match self.rtnl.neighbours() {
+            Ok(list) => {
+                let config = self.dp.config_mut();
+                config.neighbours.clear();
+                config
+                    .neighbours
+                    .extend(list.iter().filter(|n| n.is_usable()).filter_map(|n| {
+                        n.lladdr.as_ref().map(|mac| Neighbour {
+                            ip: n.addr,
+                            mac: mac_of(mac),
+                        })
+                    }));
+            }
+            Err(e) => tracing::warn!("neighbour dump: {e}"),
+        }
+    }
+
+    fn run(&mut self, stop: &AtomicBool) {
+        let mut pending: Vec<Pending> = (0..BATCH)
+            .map(|_| Pending {
+                ifindex: 0,
+                frame: Frame::default(),
+            })
+            .collect();
+        let mut frame = Frame::default();
+        let mut misses: [Option<IpAddr>; MAX_MISSES] = [None; MAX_MISSES];
+        let mut last_refresh = Instant::now();
+        let mut idle_turn = 0usize;
+        while !stop.load(Ordering::Relaxed) {
+            self.sync_steering();
+            let mut received = 0usize;
+            for i in 0..self.ports.len() {
+                received += self.service_port(i, &mut frame, &mut pending, &mut misses);
+            }
+            let missed = misses.iter().any(Option::is_some);
+            if missed {
+                for m in misses.iter_mut() {
+                    if let Some(dst) = m.take() {
+                        self.resolve(dst);
+                    }
+                }
+            }
+            if missed || last_refresh.elapsed() >= NEIGH_REFRESH {
+                self.refresh_neighbours();
+                last_refresh = Instant::now();
+            }
+            if received == 0 && !self.ports.is_empty() {
+                idle_turn = (idle_turn + 1) % self.ports.len();
+                if let Err(e) = self.ports[idle_turn].io.poll(1) {
+                    tracing::debug!("poll: {e}");
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        }
+        let c = self.dp.counters();
+        tracing::info!(
+            forwarded = c.forwarded,
+            local = c.local,
+            dropped = c.dropped,
+            replies = c.replies,
+            tx = self.counters.tx,
+            tx_failed = self.counters.tx_failed,
+            no_neighbour = self.counters.no_neighbour,
+            no_port = self.counters.no_port,
+            "data plane stopped"
+        );
+        // Dropping the ports (by the caller dropping `self`) detaches the programs.
+    }
+
+    /// Receives and processes one batch of port `i`; returns how many
+    /// frames were received.
+    fn service_port(
+        &mut self,
+        i: usize,
+        frame: &mut Frame,
+        pending: &mut [Pending],
+        misses: &mut [Option<IpAddr>; MAX_MISSES],
+    ) -> usize {
+        match self.ports[i].io.poll(0) {
+            Ok(true) => {}
+            Ok(false) => return 0,
+            Err(e) => {
+                tracing::debug!(interface = self.ports[i].name, "poll: {e}");
+                return 0;
+            }
+        }
+        let mut npending = 0usize;
+        let received;
+        {
+            let shared = self.shared.clone();
+            let mut control = shared.lock();
+            let now = shared.now();
+            std::mem::swap(&mut control.ipvs, self.dp.ipvs_mut());
+            let port = &mut self.ports[i];
+            let (ifindex, veth) = (port.ifindex, port.veth);
+            let dp = &mut self.dp;
+            let counters = &mut self.counters;
+            let result = port.io.recv_batch(BATCH, |buf, len| {
+                if frame.load(&buf[..len]).is_err() {
+                    return Action::Drop;
+                }
+                if veth {
+                    complete_l4_checksum(frame);
+                }
+                match dp.process(now, frame) {
+                    Verdict::Forward { ifindex: out, .. } | Verdict::Reply { ifindex: out, .. } => {
+                        let data = frame.data();
+                        if out == ifindex && data.len() <= buf.len() {
+                            buf[..data.len()].copy_from_slice(data);
+                            return Action::Tx(data.len());
+                        }
+                        if let Some(p) = pending.get_mut(npending)
+                            && p.frame.load(data).is_ok()
+                        {
+                            p.ifindex = out;
+                            npending += 1;
+                        }
+                        Action::Drop
+                    }
+                    Verdict::Drop(DropReason::NoNeighbour) => {
+                        counters.no_neighbour += 1;
+                        if let Some(dst) = destination(frame)
+                            && let Some(slot) =
+                                misses.iter_mut().find(|m| m.is_none_or(|a| a == dst))
+                        {
+                            *slot = Some(dst);
+                        }
+                        Action::Drop
+                    }
+                    Verdict::Local | Verdict::Drop(_) => Action::Drop,
+                }
+            });
+            std::mem::swap(&mut control.ipvs, self.dp.ipvs_mut());
+            received = match result {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::debug!(interface = self.ports[i].name, "receive: {e}");
+                    0
+                }
+            };
+        }
+        for p in &pending[..npending] {
+            match self.ports.iter_mut().find(|q| q.ifindex == p.ifindex) {
+                Some(q) => match q.io.send(p.frame.data()) {
+                    Ok(1) => self.counters.tx += 1,
+                    Ok(_) | Err(_) => self.counters.tx_failed += 1,
+                },
+                None => self.counters.no_port += 1,
+            }
+        }
+        received
+    }
+}
+
+/// The IP destination of an (already rewritten) frame.
+fn destination(frame: &Frame) -> Option<IpAddr> {
+    match parse::parse_frame(frame.data()).ok()?.l3 {
+        L3::Ip(ip) => Some(ip.dst),
+        _ => None,
+    }
+}
+
+/// Longest-prefix route (the data path's rule, for resolution).
+fn best_route<'a>(routes: &'a [Route], dst: &IpAddr) -> Option<&'a Route> {
+    let mut best: Option<&Route> = None;
+    for r in routes {
+        if prefix_contains(&r.prefix, r.len, dst) && best.is_none_or(|b| r.len > b.len) {
+            best = Some(r);
+        }
+    }
+    best
+}
+
+fn prefix_contains(prefix: &IpAddr, len: u8, addr: &IpAddr) -> bool {
+    match (prefix, addr) {
+        (IpAddr::V4(p), IpAddr::V4(a)) => {
+            let len = u32::from(len.min(32));
+            let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+            u32::from(*p) & mask == u32::from(*a) & mask
+        }
+        (IpAddr::V6(p), IpAddr::V6(a)) => {
+            let len = u32::from(len.min(128));
+            let mask = if len == 0 {
+                0
+            } else {
+                u128::MAX << (128 - len)
+            };
+            u128::from(*p) & mask == u128::from(*a) & mask
+        }
+        _ => false,
+    }
+}
+
+/// Recomputes the TCP / UDP checksum of an unfragmented IPv4 packet (see
+/// the module docs: veth senders leave it partial).
+fn complete_l4_checksum(frame: &mut Frame) {
+    let Ok(sum) = parse::parse_frame(frame.data()) else {
+        return;
+    };
+    let L3::Ip(ip) = sum.l3 else { return };
+    let (IpAddr::V4(src), IpAddr::V4(dst)) = (ip.src, ip.dst) else {
+        return;
+    };
+    if ip.fragment.is_some() {
+        return;
+    }
+    let start = sum.l3_offset + ip.l4_offset;
+    let end = sum.l3_offset + ip.len;
+    let Some(l4) = frame.data_mut().get_mut(start..end) else {
+        return;
+    };
+    match ip.transport {
+        Transport::Tcp { .. } => {
+            if let Ok(mut seg) = TcpSegment::new_checked(l4) {
+                seg.fill_checksum_v4(src, dst);
+            }
+        }
+        Transport::Udp { .. } => {
+            if let Ok(mut d) = UdpDatagram::new_checked(l4)
+                && d.has_checksum()
+            {
+                d.fill_checksum_v4(src, dst);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// What the steering maps must hold for this configuration.
+fn steering_keys(ipvs: &Ipvs) -> HashSet<SteerKey> {
+    let mut keys = HashSet::new();
+    for s in ipvs.services() {
+        let ServiceKey::Addr { proto, addr, port } = s.config.key else {
+            continue;
+        };
+        let p = proto.number();
+        keys.insert(SteerKey::service(p, addr, port));
+        keys.insert(SteerKey::vip(addr));
+        for d in s.dests.iter().filter_map(|id| ipvs.dest(*id)) {
+            if matches!(d.config.fwd, FwdMethod::Masq | FwdMethod::FullNat) {
+                keys.insert(SteerKey::reply_source(p, d.config.addr, d.config.port));
+            }
+        }
+    }
+    keys
+}
+
+/// The machine view from rtnetlink.
+fn machine_config(
+    rtnl: &mut Rtnl,
+    links: &[lvs_sys::rtnl::Link],
+    ports: &[Port],
+) -> Result<Config, DataplaneError> {
+    let addrs = rtnl.addresses()?;
+    let routes = rtnl.routes()?;
+    let mut config = Config::new();
+    for port in ports {
+        let Some(link) = links.iter().find(|l| l.index == port.ifindex) else {
+            continue;
+        };
+        let mine = || addrs.iter().filter(|a| a.index == link.index);
+        config.interfaces.push(Interface {
+            ifindex: link.index,
+            mac: mac_of(&link.mac),
+            mtu: u16::try_from(link.mtu).unwrap_or(u16::MAX),
+            v4: mine().find_map(|a| match a.addr {
+                IpAddr::V4(v) => Some(v),
+                IpAddr::V6(_) => None,
+            }),
+            v6: mine().find_map(|a| match a.addr {
+                IpAddr::V6(v) if a.scope == 0 => Some(v),
+                _ => None,
+            }),
+        });
+    }
+    const MAIN_TABLE: u32 = 254;
+    const RTN_UNICAST: u8 = 1;
+    for r in &routes {
+        let Some(oif) = r.oif else { continue };
+        if r.table == MAIN_TABLE && r.kind == RTN_UNICAST {
+            config.routes.push(Route {
+                prefix: r.dst,
+                len: r.dst_len,
+                gateway: r.gateway,
+                ifindex: oif,
+            });
+        }
+    }
+    config.local_addrs = addrs.iter().map(|a| a.addr).collect();
+    let mut w_neigh = Vec::new();
+    for n in rtnl.neighbours()? {
+        if n.is_usable()
+            && let Some(mac) = &n.lladdr
+        {
+            w_neigh.push(Neighbour {
+                ip: n.addr,
+                mac: mac_of(mac),
+            });
+        }
+    }
+    config.neighbours = w_neigh;
+    Ok(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lvs_io::steer::proto as steer_proto;
+    use std::net::Ipv4Addr;
+
+    fn v4(s: &str) -> IpAddr {
+        IpAddr::V4(s.parse::<Ipv4Addr>().unwrap())
+    }
+
+    #[test]
+    fn longest_prefix_wins() {
+        let routes = [
+            Route {
+                prefix: v4("0.0.0.0"),
+                len: 0,
+                gateway: Some(v4("10.0.0.1")),
+                ifindex: 1,
+            },
+            Route {
+                prefix: v4("192.168.100.0"),
+                len: 24,
+                gateway: None,
+                ifindex: 2,
+            },
+        ];
+        assert_eq!(
+            best_route(&routes, &v4("192.168.100.39")).unwrap().ifindex,
+            2
+        );
+        assert_eq!(
+            best_route(&routes, &v4("192.168.101.1")).unwrap().ifindex,
+            1
+        );
+        assert!(best_route(&routes[1..], &v4("8.8.8.8")).is_none());
+    }
+
+    #[test]
+    fn nat_destinations_are_reply_sources_dr_ones_are_not() {
+        let mut c = lvs_control::Control::new(lvs_core::Time::ZERO, "t");
+        for argv in [
+            &["-A", "-t", "172.16.10.21:80", "-s", "wrr"][..],
+            &[
+                "-a",
+                "-t",
+                "172.16.10.21:80",
+                "-r",
+                "192.168.100.39",
+                "-m",
+                "-w",
+                "2",
+            ],
+            &["-a", "-t", "172.16.10.21:80", "-r", "192.168.100.23", "-g"],
+            &["-A", "-f", "7"],
+        ] {
+            let (rc, _, err) = lvs_control::run_ipvsadm(&mut c, lvs_core::Time::ZERO, argv, "");
+            assert_eq!(rc, 0, "{err}");
+        }
+        let keys = steering_keys(&c.ipvs);
+        let want: HashSet<SteerKey> = [
+            SteerKey::service(steer_proto::TCP, v4("172.16.10.21"), 80),
+            SteerKey::vip(v4("172.16.10.21")),
+            SteerKey::reply_source(steer_proto::TCP, v4("192.168.100.39"), 80),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(keys, want);
+    }
+
+    #[test]
+    fn partial_checksum_is_completed() {
+        // A TCP SYN 10.0.0.1:1234 -> 10.0.0.2:80 whose checksum field holds
+        // garbage, as a veth sender leaves it.
+        let mut f = vec![0u8; 14 + 20 + 20];
+        f[12] = 0x08;
+        f[14] = 0x45;
+        f[16..18].copy_from_slice(&40u16.to_be_bytes());
+        f[22] = 64;
+        f[23] = 6;
+        f[26..30].copy_from_slice(&[10, 0, 0, 1]);
+        f[30..34].copy_from_slice(&[10, 0, 0, 2]);
+        let ip_sum = lvs_wire::checksum::checksum(&f[14..34]);
+        f[24..26].copy_from_slice(&ip_sum.to_be_bytes());
+        f[34..36].copy_from_slice(&1234u16.to_be_bytes());
+        f[36..38].copy_from_slice(&80u16.to_be_bytes());
+        f[46] = 0x50;
+        f[47] = 0x02;
+        f[50..52].copy_from_slice(&[0xde, 0xad]);
+        let mut frame = Frame::from_bytes(&f);
+        complete_l4_checksum(&mut frame);
+        let data = frame.data();
+        // Verified by the RFC 1071 rule: pseudo header + segment sums to 0xffff.
+        let mut pseudo = Vec::new();
+        pseudo.extend_from_slice(&data[26..34]);
+        pseudo.extend_from_slice(&[0, 6, 0, 20]);
+        pseudo.extend_from_slice(&data[34..54]);
+        assert_eq!(lvs_wire::checksum::checksum(&pseudo), 0);
+    }
+}
