@@ -31,11 +31,15 @@
 //! - **Machine view** (`lvs_datapath::Config`): interfaces (MAC, MTU, first
 //!   IPv4 / global IPv6 address), main-table unicast routes, the director's
 //!   addresses (all interfaces) from rtnetlink at start; neighbours are
-//!   re-read every 500 ms and right after a batch in which a next hop was
-//!   unknown. A packet whose next hop has no MAC is dropped (counted) and
-//!   the kernel is asked to resolve that address (`NTF_USE`), so that the
-//!   sender's retransmission goes through. The director's own addresses
-//!   stay configured in the kernel, which keeps answering ARP.
+//!   re-read every 500 ms. The real servers' addresses are given to the
+//!   kernel to resolve (`NTF_USE`) as soon as they are configured. A packet
+//!   whose next hop has no MAC is held (up to 16 packets, 300 ms), the
+//!   kernel is asked to resolve the real servers and the packet's
+//!   destination, the neighbours are re-read every 2 ms while packets are
+//!   held, and the held packet is processed again (its connection exists by
+//!   then: its packet is counted twice in the statistics); when the pool is
+//!   full or the time is up it is dropped (counted). The director's own
+//!   addresses stay configured in the kernel, which keeps answering ARP.
 //! - **Verdicts**: `Forward` / `Reply` are transmitted on the egress
 //!   interface's socket (in place when it is the receiving one, else
 //!   copied to a per-batch buffer and sent after the batch); `Local` and
@@ -78,8 +82,12 @@ use crate::server::Shared;
 const BATCH: usize = 64;
 /// How often neighbours are re-read when nothing is missing.
 const NEIGH_REFRESH: Duration = Duration::from_millis(500);
-/// Next hops remembered per batch for resolution.
-const MAX_MISSES: usize = 8;
+/// Packets held while their next hop is resolved.
+const HOLD_SLOTS: usize = 16;
+/// How long a packet may be held.
+const HOLD_TIME: Duration = Duration::from_millis(300);
+/// Neighbour re-read period while packets are held.
+const HOLD_RETRY: Duration = Duration::from_millis(2);
 
 /// Why the data plane could not start.
 #[derive(Debug, thiserror::Error)]
@@ -234,7 +242,18 @@ struct ShellCounters {
     tx: u64,
     tx_failed: u64,
     no_neighbour: u64,
+    held: u64,
+    hold_expired: u64,
     no_port: u64,
+}
+
+/// A received frame waiting for its next hop's MAC.
+#[derive(Debug)]
+struct Held {
+    frame: Frame,
+    /// When it was held; `None`: the slot is free.
+    since: Option<Instant>,
+    veth: bool,
 }
 
 /// A frame waiting to leave by another interface than the one it came in.
@@ -251,8 +270,11 @@ struct Worker {
     dp: Datapath,
     rtnl: Rtnl,
     steered: HashSet<SteerKey>,
+    /// Real-server addresses of the configuration (resolved on a miss).
+    dest_addrs: Vec<IpAddr>,
     generation: u64,
     counters: ShellCounters,
+    held: Vec<Held>,
 }
 
 fn io_err(ifname: &str) -> impl FnOnce(IoError) -> DataplaneError + '_ {
@@ -332,8 +354,16 @@ impl Worker {
             dp: Datapath::new(Ipvs::new(), config),
             rtnl,
             steered: HashSet::new(),
+            dest_addrs: Vec::new(),
             generation: u64::MAX,
             counters: ShellCounters::default(),
+            held: (0..HOLD_SLOTS)
+                .map(|_| Held {
+                    frame: Frame::default(),
+                    since: None,
+                    veth: false,
+                })
+                .collect(),
         };
         w.sync_steering();
         Ok(w)
@@ -376,11 +406,18 @@ impl Worker {
             }
         }
         self.steered = want;
+        resolve.sort_unstable();
+        resolve.dedup();
+        self.dest_addrs = resolve;
         // Ask for the real servers' MACs before the first packet needs them.
-        for addr in resolve {
-            self.resolve(addr);
-        }
+        self.resolve_dests();
         tracing::debug!(keys = self.steered.len(), "steering updated");
+    }
+
+    fn resolve_dests(&mut self) {
+        for i in 0..self.dest_addrs.len() {
+            self.resolve(self.dest_addrs[i]);
+        }
     }
 
     /// Triggers neighbour resolution of the next hop towards `dst`.
@@ -390,7 +427,8 @@ impl Worker {
         };
         let hop = route.gateway.unwrap_or(dst);
         let ifindex = route.ifindex;
-        if self.dp.config().neighbours.iter().any(|n| n.ip == hop) {
+        let config = self.dp.config();
+        if config.local_addrs.contains(&hop) || config.neighbours.iter().any(|n| n.ip == hop) {
             return;
         }
         if let Err(e) = self.rtnl.resolve(ifindex, hop) {
@@ -424,26 +462,35 @@ impl Worker {
             })
             .collect();
         let mut frame = Frame::default();
-        let mut misses: [Option<IpAddr>; MAX_MISSES] = [None; MAX_MISSES];
         let mut last_refresh = Instant::now();
         let mut idle_turn = 0usize;
         while !stop.load(Ordering::Relaxed) {
             self.sync_steering();
             let mut received = 0usize;
+            let mut missed = false;
             for i in 0..self.ports.len() {
-                received += self.service_port(i, &mut frame, &mut pending, &mut misses);
+                let (n, m) = self.service_port(i, &mut frame, &mut pending);
+                received += n;
+                missed |= m;
             }
-            let missed = misses.iter().any(Option::is_some);
             if missed {
-                for m in misses.iter_mut() {
-                    if let Some(dst) = m.take() {
+                self.resolve_dests();
+                for i in 0..self.held.len() {
+                    if self.held[i].since.is_some()
+                        && let Some(dst) = destination(&self.held[i].frame)
+                    {
                         self.resolve(dst);
                     }
                 }
             }
-            if missed || last_refresh.elapsed() >= NEIGH_REFRESH {
+            let holding = self.held.iter().any(|h| h.since.is_some());
+            let period = if holding { HOLD_RETRY } else { NEIGH_REFRESH };
+            if last_refresh.elapsed() >= period {
                 self.refresh_neighbours();
                 last_refresh = Instant::now();
+                if holding {
+                    self.retry_held(&mut frame);
+                }
             }
             if received == 0 && !self.ports.is_empty() {
                 idle_turn = (idle_turn + 1) % self.ports.len();
@@ -462,29 +509,68 @@ impl Worker {
             tx = self.counters.tx,
             tx_failed = self.counters.tx_failed,
             no_neighbour = self.counters.no_neighbour,
+            held = self.counters.held,
+            hold_expired = self.counters.hold_expired,
             no_port = self.counters.no_port,
             "data plane stopped"
         );
         // Dropping the ports (by the caller dropping `self`) detaches the programs.
     }
 
+    /// Processes the held frames again (neighbours were just re-read).
+    fn retry_held(&mut self, frame: &mut Frame) {
+        let shared = self.shared.clone();
+        let mut control = shared.lock();
+        let now = shared.now();
+        std::mem::swap(&mut control.ipvs, self.dp.ipvs_mut());
+        for h in self.held.iter_mut() {
+            let Some(since) = h.since else { continue };
+            if frame.load(h.frame.data()).is_err() {
+                h.since = None;
+                continue;
+            }
+            if h.veth {
+                complete_l4_checksum(frame);
+            }
+            match self.dp.process(now, frame) {
+                Verdict::Forward { ifindex, .. } | Verdict::Reply { ifindex, .. } => {
+                    h.since = None;
+                    match self.ports.iter_mut().find(|q| q.ifindex == ifindex) {
+                        Some(q) => match q.io.send(frame.data()) {
+                            Ok(1) => self.counters.tx += 1,
+                            Ok(_) | Err(_) => self.counters.tx_failed += 1,
+                        },
+                        None => self.counters.no_port += 1,
+                    }
+                }
+                Verdict::Drop(DropReason::NoNeighbour) if since.elapsed() < HOLD_TIME => {}
+                Verdict::Drop(DropReason::NoNeighbour) => {
+                    h.since = None;
+                    self.counters.hold_expired += 1;
+                }
+                Verdict::Local | Verdict::Drop(_) => h.since = None,
+            }
+        }
+        std::mem::swap(&mut control.ipvs, self.dp.ipvs_mut());
+    }
+
     /// Receives and processes one batch of port `i`; returns how many
-    /// frames were received.
+    /// frames were received and whether a next hop was unknown.
     fn service_port(
         &mut self,
         i: usize,
         frame: &mut Frame,
         pending: &mut [Pending],
-        misses: &mut [Option<IpAddr>; MAX_MISSES],
-    ) -> usize {
+    ) -> (usize, bool) {
         match self.ports[i].io.poll(0) {
             Ok(true) => {}
-            Ok(false) => return 0,
+            Ok(false) => return (0, false),
             Err(e) => {
                 tracing::debug!(interface = self.ports[i].name, "poll: {e}");
-                return 0;
+                return (0, false);
             }
         }
+        let mut missed = false;
         let mut npending = 0usize;
         let received;
         {
@@ -496,6 +582,7 @@ impl Worker {
             let (ifindex, veth) = (port.ifindex, port.veth);
             let dp = &mut self.dp;
             let counters = &mut self.counters;
+            let held = &mut self.held;
             let result = port.io.recv_batch(BATCH, |buf, len| {
                 if frame.load(&buf[..len]).is_err() {
                     return Action::Drop;
@@ -520,11 +607,14 @@ impl Worker {
                     }
                     Verdict::Drop(DropReason::NoNeighbour) => {
                         counters.no_neighbour += 1;
-                        if let Some(dst) = destination(frame)
-                            && let Some(slot) =
-                                misses.iter_mut().find(|m| m.is_none_or(|a| a == dst))
+                        missed = true;
+                        // Hold the frame as received (`buf` is untouched).
+                        if let Some(h) = held.iter_mut().find(|h| h.since.is_none())
+                            && h.frame.load(&buf[..len]).is_ok()
                         {
-                            *slot = Some(dst);
+                            h.since = Some(Instant::now());
+                            h.veth = veth;
+                            counters.held += 1;
                         }
                         Action::Drop
                     }
@@ -549,11 +639,11 @@ impl Worker {
                 None => self.counters.no_port += 1,
             }
         }
-        received
+        (received, missed)
     }
 }
 
-/// The IP destination of an (already rewritten) frame.
+/// The IP destination of a frame.
 fn destination(frame: &Frame) -> Option<IpAddr> {
     match parse::parse_frame(frame.data()).ok()?.l3 {
         L3::Ip(ip) => Some(ip.dst),
@@ -738,6 +828,40 @@ mod tests {
             1
         );
         assert!(best_route(&routes[1..], &v4("8.8.8.8")).is_none());
+    }
+
+    proptest::proptest! {
+        /// The chosen route contains the destination and no containing
+        /// route is more specific; none is chosen only when none contains it.
+        #[test]
+        fn best_route_is_the_longest_containing_prefix(
+            table in proptest::collection::vec((proptest::prelude::any::<u32>(), 0u8..=32), 0..12),
+            dst in proptest::prelude::any::<u32>(),
+        ) {
+            let routes: Vec<Route> = table
+                .iter()
+                .enumerate()
+                .map(|(i, (p, len))| Route {
+                    prefix: IpAddr::V4(Ipv4Addr::from(*p)),
+                    len: *len,
+                    gateway: None,
+                    ifindex: u32::try_from(i).unwrap(),
+                })
+                .collect();
+            let d = IpAddr::V4(Ipv4Addr::from(dst));
+            // Containment by the definition: the first `len` bits agree.
+            let contains = |r: &Route| {
+                let IpAddr::V4(p) = r.prefix else { return false };
+                (0..u32::from(r.len)).all(|b| (u32::from(p) >> (31 - b)) & 1 == (dst >> (31 - b)) & 1)
+            };
+            match best_route(&routes, &d) {
+                Some(r) => {
+                    proptest::prop_assert!(contains(r));
+                    proptest::prop_assert!(routes.iter().filter(|x| contains(x)).all(|x| x.len <= r.len));
+                }
+                None => proptest::prop_assert!(!routes.iter().any(contains)),
+            }
+        }
     }
 
     #[test]
