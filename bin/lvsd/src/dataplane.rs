@@ -30,7 +30,8 @@
 //!   and listings see the counters the data path updated.
 //! - **Machine view** (`lvs_datapath::Config`): interfaces (MAC, MTU, first
 //!   IPv4 / global IPv6 address), main-table unicast routes, the director's
-//!   addresses (all interfaces) from rtnetlink at start; neighbours are
+//!   addresses (all interfaces) from rtnetlink at start and every 2 s
+//!   (a dump, not yet the monitor); neighbours are
 //!   re-read every 500 ms. The real servers' addresses are given to the
 //!   kernel to resolve (`NTF_USE`) as soon as they are configured. A packet
 //!   whose next hop has no MAC is held (up to 16 packets, 300 ms), the
@@ -82,6 +83,8 @@ use crate::server::Shared;
 const BATCH: usize = 64;
 /// How often neighbours are re-read when nothing is missing.
 const NEIGH_REFRESH: Duration = Duration::from_millis(500);
+/// How often links, addresses and routes are re-read.
+const MACHINE_REFRESH: Duration = Duration::from_secs(2);
 /// Packets held while their next hop is resolved.
 const HOLD_SLOTS: usize = 16;
 /// How long a packet may be held.
@@ -436,6 +439,25 @@ impl Worker {
         }
     }
 
+    /// Re-reads links, addresses and routes (the served interfaces stay
+    /// the ones chosen at start).
+    fn refresh_machine(&mut self) {
+        let fresh = self
+            .rtnl
+            .links()
+            .map_err(DataplaneError::from)
+            .and_then(|links| machine_config(&mut self.rtnl, &links, &self.ports));
+        match fresh {
+            Ok(mut c) => {
+                let old = self.dp.config_mut();
+                c.fwmark_rules = std::mem::take(&mut old.fwmark_rules);
+                c.pmtu_disc = old.pmtu_disc;
+                *old = c;
+            }
+            Err(e) => tracing::warn!("machine view refresh: {e}"),
+        }
+    }
+
     fn refresh_neighbours(&mut self) {
         match self.rtnl.neighbours() {
             Ok(list) => {
@@ -463,6 +485,7 @@ impl Worker {
             .collect();
         let mut frame = Frame::default();
         let mut last_refresh = Instant::now();
+        let mut last_machine = Instant::now();
         let mut idle_turn = 0usize;
         while !stop.load(Ordering::Relaxed) {
             self.sync_steering();
@@ -485,6 +508,10 @@ impl Worker {
             }
             let holding = self.held.iter().any(|h| h.since.is_some());
             let period = if holding { HOLD_RETRY } else { NEIGH_REFRESH };
+            if last_machine.elapsed() >= MACHINE_REFRESH {
+                self.refresh_machine();
+                last_machine = Instant::now();
+            }
             if last_refresh.elapsed() >= period {
                 self.refresh_neighbours();
                 last_refresh = Instant::now();

@@ -309,6 +309,17 @@ fn seed_000_nat_wrr_2_3_splits_25_requests_10_15() {
             v
         })
         .unwrap();
+    // Traffic that is no service of lvsd goes to the director's kernel,
+    // which refuses a port nobody listens on.
+    let other_port = lab
+        .cli
+        .run(|| {
+            TcpStream::connect_timeout(&SocketAddr::new(VIP.into(), 81), Duration::from_secs(5))
+                .map(|_| ())
+                .map_err(|e| e.kind())
+        })
+        .unwrap();
+    assert_eq!(other_port, Err(std::io::ErrorKind::ConnectionRefused));
     let count = |body: &str| answers.iter().filter(|a| a.as_deref() == Ok(body)).count();
     let failures: Vec<&String> = answers.iter().filter_map(|a| a.as_ref().err()).collect();
     assert!(
