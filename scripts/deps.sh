@@ -5,10 +5,11 @@
 #   libbpf-dev     bpf/bpf_helpers.h, bpf_endian.h (header-only use; no libbpf linked)
 #   linux-libc-dev linux/bpf.h, linux/if_xdp.h and asm/ headers for the BPF build
 #   g++            libFuzzer (fuzz/smoke.sh); python3 seeds the fuzz corpus
+#   curl           the client of scripts/demo
 #   iproute2       `ip netns` / `ip link` for the privileged lvs-io and lvs-sys tests
 set -euo pipefail
 
-pkgs=(clang llvm libbpf-dev linux-libc-dev iproute2 gcc g++ pkg-config python3)
+pkgs=(clang llvm libbpf-dev linux-libc-dev iproute2 gcc g++ pkg-config python3 curl)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
