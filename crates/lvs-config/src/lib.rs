@@ -35,6 +35,7 @@
 mod diag;
 mod fs;
 mod glob;
+mod lower;
 mod model;
 mod parse;
 mod preprocess;
@@ -47,6 +48,7 @@ use std::path::{Path, PathBuf};
 
 pub use diag::{DiagKind, Diagnostic, Location, Severity};
 pub use fs::{FileSource, MemFs, OsFs};
+pub use lower::lower;
 pub use model::*;
 
 /// How to read a configuration.

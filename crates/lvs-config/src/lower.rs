@@ -1,0 +1,254 @@
+//! Lowering: a loaded keepalived [`Config`] to the control requests that
+//! build the same IPVS table keepalived builds at start-up.
+//!
+//! Why here: the lowering is as pure as the rest of this crate (no I/O, no
+//! clock) and only needs the request types of `lvs-proto`; keeping it next
+//! to the typed model means a model change and its lowering move together,
+//! and both `lvsd` and the future reload (issue 6 item 3, a diff of two
+//! lowerings) can call it without depending on the control handler.
+//!
+//! Contract ([`lower`]): for every `virtual_server` in file order, one
+//! `AddService` per member (the address, the `fwmark`, or each member of its
+//! `virtual_server_group`: every address of a range, every fwmark), followed
+//! by one `AddDest` per real server that keepalived adds at start. The input
+//! must be a configuration that loaded without error ([`crate::check`]
+//! fills the defaults the lowering relies on; anything still unset falls
+//! back to keepalived's default). Cost: linear in services × real servers;
+//! a group range of N addresses yields N services.
+//!
+//! keepalived's start-up rules mirrored (keepalived 2.2.7, `ipwrapper.c`):
+//! - service: scheduler (`lvs_sched`/`lb_algo`, default `wlc`), scheduler
+//!   flags, `ops`, `persistence_engine`; persistent when a
+//!   `persistence_timeout` is set, with the granularity (IPv4 mask, IPv6
+//!   prefix length; none = /32 or /128).
+//! - real server: weight (its own, else the virtual server's `weight`),
+//!   `uthreshold`/`lthreshold`, forwarding method (its own, else the
+//!   virtual server's, `FNAT` → full NAT). The port is the real server's for
+//!   NAT; for the other methods the service's port (0 for fwmark services),
+//!   as ipvsadm and the kernel force it.
+//! - `alpha`: a real server with `alpha` and at least one checker starts
+//!   down: it is not added (or added at weight 0 with
+//!   `inhibit_on_failure`). A server without checker is always up.
+//! - quorum: when the weight of the servers up at start is below `quorum`
+//!   and there is a `sorry_server`, the sorry server is added and the real
+//!   servers up are not (inhibited ones at weight 0). Otherwise the sorry
+//!   server is added only with `sorry_server_inhibit`, at weight 0.
+//! - Not lowered: everything health checks change later (servers going
+//!   down/up, quorum transitions, notify scripts), VRRP, `lvs_sync_daemon`;
+//!   `lvs-check` drives those at run time.
+
+use std::net::IpAddr;
+
+use lvs_proto::{
+    DestSpec, Family as PFamily, FwdMethod, Protocol as PProtocol, Request, SchedFlags as PFlags,
+    ServiceKey, ServiceSpec, TunnelCsum as PCsum, TunnelSpec, TunnelType as PTunnel,
+};
+
+use crate::model::{
+    Config, Family, Granularity, LvsMethod, Protocol, RealServer, SchedFlags, Scheduler,
+    TunnelCsum, TunnelType, VirtualServer, VsKey, VsgEntry,
+};
+
+/// The requests that build `cfg`'s IPVS table as keepalived does at start
+/// (see the module docs). Apply them as one atomic batch.
+pub fn lower(cfg: &Config) -> Vec<Request> {
+    let mut out = Vec::new();
+    for vs in &cfg.virtual_servers {
+        let dests = start_dests(vs);
+        for key in service_keys(cfg, vs) {
+            out.push(Request::AddService(service_spec(vs, key)));
+            for (rs_addr, rs_port, method, weight, uth, lth) in &dests {
+                let fwd = fwd_method(*method);
+                let port = if matches!(fwd, FwdMethod::Masq) && *rs_port != 0 {
+                    *rs_port
+                } else {
+                    key.port()
+                };
+                out.push(Request::AddDest {
+                    service: key,
+                    dest: DestSpec {
+                        addr: *rs_addr,
+                        port,
+                        fwd,
+                        weight: i32::try_from(*weight).unwrap_or(i32::MAX),
+                        u_threshold: *uth,
+                        l_threshold: *lth,
+                    },
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Address, port, method, weight, upper and lower thresholds.
+type StartDest = (IpAddr, u16, LvsMethod, u32, u32, u32);
+
+/// The destinations keepalived adds at start for `vs`, in file order.
+fn start_dests(vs: &VirtualServer) -> Vec<StartDest> {
+    let vs_method = vs.lvs_method.unwrap_or(LvsMethod::Nat);
+    let weight_of = |rs: &RealServer| rs.weight.unwrap_or(vs.weight);
+    let up = |rs: &RealServer| !rs.alpha.unwrap_or(vs.alpha) || rs.checkers.is_empty();
+    let inhibit = |rs: &RealServer| rs.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure);
+    let alive_weight: u64 = vs
+        .real_servers
+        .iter()
+        .filter(|rs| up(rs))
+        .map(|rs| u64::from(weight_of(rs)))
+        .sum();
+    let sorry_active = vs.sorry_server.is_some() && alive_weight < u64::from(vs.quorum);
+    let mut dests = Vec::new();
+    for rs in &vs.real_servers {
+        let weight = if up(rs) && !sorry_active {
+            weight_of(rs)
+        } else if inhibit(rs) {
+            0
+        } else {
+            continue;
+        };
+        dests.push((
+            rs.addr,
+            rs.port,
+            rs.lvs_method.unwrap_or(vs_method),
+            weight,
+            rs.uthreshold.unwrap_or(0),
+            rs.lthreshold.unwrap_or(0),
+        ));
+    }
+    if let Some(ss) = &vs.sorry_server {
+        let weight = if sorry_active {
+            Some(1)
+        } else if ss.inhibit {
+            Some(0)
+        } else {
+            None
+        };
+        if let Some(w) = weight {
+            dests.push((
+                ss.addr,
+                ss.port,
+                ss.lvs_method.unwrap_or(vs_method),
+                w,
+                0,
+                0,
+            ));
+        }
+    }
+    dests
+}
+
+/// The services of `vs`: itself, or each member of its group.
+fn service_keys(cfg: &Config, vs: &VirtualServer) -> Vec<ServiceKey> {
+    let protocol = proto(vs.protocol.unwrap_or(Protocol::Tcp));
+    let vs_family = vs.ip_family.map(family);
+    match &vs.key {
+        VsKey::Addr { addr, port } => vec![ServiceKey::Addr {
+            protocol,
+            addr: *addr,
+            port: *port,
+        }],
+        VsKey::Fwmark(mark) => vec![ServiceKey::Fwmark {
+            mark: *mark,
+            family: vs_family.or_else(|| rs_family(vs)).unwrap_or(PFamily::Inet),
+        }],
+        VsKey::Group(name) => {
+            let Some(group) = cfg.group(name) else {
+                return Vec::new();
+            };
+            let mut keys = Vec::new();
+            for entry in &group.entries {
+                match entry {
+                    VsgEntry::Range { port, .. } => {
+                        keys.extend(entry.addresses().map(|addr| ServiceKey::Addr {
+                            protocol,
+                            addr,
+                            port: *port,
+                        }));
+                    }
+                    VsgEntry::Fwmark { mark, family: f } => keys.push(ServiceKey::Fwmark {
+                        mark: *mark,
+                        family: f
+                            .map(family)
+                            .or(vs_family)
+                            .or_else(|| rs_family(vs))
+                            .unwrap_or(PFamily::Inet),
+                    }),
+                }
+            }
+            keys
+        }
+    }
+}
+
+/// The family of the first real server (keepalived's default for fwmark
+/// services without `ip_family`).
+fn rs_family(vs: &VirtualServer) -> Option<PFamily> {
+    vs.real_servers.first().map(|rs| PFamily::of(&rs.addr))
+}
+
+fn service_spec(vs: &VirtualServer, key: ServiceKey) -> ServiceSpec {
+    let v6 = key.family() == PFamily::Inet6;
+    let netmask = match vs.persistence_granularity {
+        Some(Granularity::V4(mask)) if !v6 => u32::from(mask),
+        Some(Granularity::V6(len)) if v6 => u32::from(len),
+        _ if v6 => 128,
+        _ => u32::MAX,
+    };
+    ServiceSpec {
+        key,
+        scheduler: vs.scheduler.unwrap_or(Scheduler::Wlc).name().to_owned(),
+        persistent: vs.persistence_timeout.is_some(),
+        timeout: vs.persistence_timeout.unwrap_or(0),
+        netmask,
+        ops: vs.one_packet,
+        sched_flags: flags(vs.sched_flags),
+        pe_name: vs.persistence_engine.clone(),
+    }
+}
+
+fn flags(f: SchedFlags) -> PFlags {
+    PFlags {
+        flag1: f.has(SchedFlags::FLAG_1),
+        flag2: f.has(SchedFlags::FLAG_2),
+        flag3: f.has(SchedFlags::FLAG_3),
+    }
+}
+
+fn proto(p: Protocol) -> PProtocol {
+    match p {
+        Protocol::Tcp => PProtocol::Tcp,
+        Protocol::Udp => PProtocol::Udp,
+        Protocol::Sctp => PProtocol::Sctp,
+    }
+}
+
+fn family(f: Family) -> PFamily {
+    match f {
+        Family::Inet => PFamily::Inet,
+        Family::Inet6 => PFamily::Inet6,
+    }
+}
+
+fn fwd_method(m: LvsMethod) -> FwdMethod {
+    match m {
+        LvsMethod::Nat => FwdMethod::Masq,
+        LvsMethod::Dr => FwdMethod::Route,
+        LvsMethod::FullNat => FwdMethod::FullNat,
+        LvsMethod::Tun { kind, csum } => {
+            let (kind, port) = match kind {
+                TunnelType::Ipip => (PTunnel::Ipip, 0),
+                TunnelType::Gue { port } => (PTunnel::Gue, port),
+                TunnelType::Gre => (PTunnel::Gre, 0),
+            };
+            FwdMethod::Tunnel(TunnelSpec {
+                kind,
+                port,
+                csum: match csum {
+                    TunnelCsum::NoCsum => PCsum::NoCsum,
+                    TunnelCsum::Csum => PCsum::Csum,
+                    TunnelCsum::RemCsum => PCsum::RemCsum,
+                },
+            })
+        }
+    }
+}
