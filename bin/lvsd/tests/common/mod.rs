@@ -4,6 +4,8 @@
 //! guard, and the real `lvsadm` binary invoked as `ipvsadm` through a symlink
 //! (argv0 selects the personality).
 
+pub mod lab;
+
 use std::io::Write;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::CommandExt;
