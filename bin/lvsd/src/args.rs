@@ -1,13 +1,18 @@
-//! Command line: `lvsd [--socket PATH] [--config FILE] [--interfaces IF[,IF]] [--io xdp|afpacket]`.
+//! Command line: `lvsd [--socket PATH] [--config FILE] [--interfaces IF[,IF]] [--io xdp|afpacket]`,
+//! or `lvsd --config-test FILE`.
 
 use std::path::PathBuf;
 
 /// Usage text (`--help`, and after an argument error).
 pub const USAGE: &str = "\
 Usage: lvsd [--socket PATH] [--config FILE] [--interfaces IF[,IF]] [--io xdp|afpacket]
+       lvsd --config-test FILE
 
   --socket PATH       control socket (default: $LVSD_SOCKET, else /run/lvs/lvsd.sock)
-  --config FILE       apply an ipvsadm-save file (one atomic restore) at start
+  --config FILE       apply a keepalived.conf or an ipvsadm-save file (one atomic
+                      batch) at start
+  --config-test FILE  check a keepalived.conf (like keepalived -t), print its
+                      diagnostics and exit: 0 when valid, 1 on errors
   --interfaces LIST   interfaces to serve (default: every non-loopback interface,
                       when lvsd runs in a named network namespace)
   --io KIND           packet I/O: xdp (XDP steering + AF_XDP, default) or afpacket
@@ -47,6 +52,8 @@ pub enum Parsed {
     Help,
     /// `--version`.
     Version,
+    /// `--config-test FILE`: validate and exit.
+    ConfigTest(PathBuf),
 }
 
 /// Argument errors.
@@ -70,6 +77,7 @@ pub enum ArgError {
 pub fn parse(args: &[String]) -> Result<Parsed, ArgError> {
     let mut opts = Options::default();
     let mut io_given = false;
+    let mut config_test: Option<PathBuf> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let (name, inline) = match a.split_once('=') {
@@ -82,7 +90,10 @@ pub fn parse(args: &[String]) -> Result<Parsed, ArgError> {
         if matches!(name, "-V" | "--version") {
             return Ok(Parsed::Version);
         }
-        if !matches!(name, "--socket" | "--config" | "--interfaces" | "--io") {
+        if !matches!(
+            name,
+            "--socket" | "--config" | "--config-test" | "--interfaces" | "--io"
+        ) {
             return Err(ArgError::Unexpected(a.clone()));
         }
         let value = match inline {
@@ -98,6 +109,7 @@ pub fn parse(args: &[String]) -> Result<Parsed, ArgError> {
         let repeated = match name {
             "--socket" => opts.socket.replace(PathBuf::from(value)).is_some(),
             "--config" => opts.config.replace(PathBuf::from(value)).is_some(),
+            "--config-test" => config_test.replace(PathBuf::from(value)).is_some(),
             "--interfaces" => {
                 let list: Vec<String> = value
                     .split(',')
@@ -122,6 +134,9 @@ pub fn parse(args: &[String]) -> Result<Parsed, ArgError> {
         if repeated {
             return Err(ArgError::Repeated(name.to_string()));
         }
+    }
+    if let Some(path) = config_test {
+        return Ok(Parsed::ConfigTest(path));
     }
     Ok(Parsed::Run(opts))
 }
@@ -148,6 +163,14 @@ mod tests {
         );
         assert_eq!(p(&["--socket", "/a", "-h"]), Ok(Parsed::Help));
         assert_eq!(p(&["-V"]), Ok(Parsed::Version));
+        assert_eq!(
+            p(&["--config-test", "/etc/k.conf"]),
+            Ok(Parsed::ConfigTest("/etc/k.conf".into()))
+        );
+        assert_eq!(
+            p(&["--config-test=/a", "--config-test", "/b"]),
+            Err(ArgError::Repeated("--config-test".into()))
+        );
     }
 
     #[test]

@@ -23,10 +23,20 @@
 //!   an interface that does not exist fails with `ENODEV`, as in the kernel.
 //! - **Timers**: every second `Ipvs::tick` and `Ipvs::expire`; every two
 //!   seconds `Ipvs::estimate` (the kernel's rate estimator period).
-//! - **Configuration**: `--config FILE` applies an `ipvsadm-save` file as one
-//!   atomic `ipvsadm -R` batch, through the same handler as socket requests,
-//!   before the socket opens; a bad line stops the start (exit 1) and names
-//!   the line.
+//! - **Configuration**: `--config FILE` applies, before the socket opens and
+//!   through the same handler as socket requests, either an `ipvsadm-save`
+//!   file (one atomic `ipvsadm -R` batch; a bad line stops the start, exit 1,
+//!   and names the line) or a keepalived.conf: any file with a `{` or a line
+//!   that does not start with `-` (after blanks; `#` comments aside) is read
+//!   as keepalived syntax with `lvs_config::check_file`, lowered with
+//!   `lvs_config::lower` to the table keepalived builds at start and applied
+//!   as one atomic batch. Its warnings are logged; its errors are printed as
+//!   `file:line:col: error: ...` and stop the start (exit 1). Health checks,
+//!   VRRP and sync daemons of the file are not run yet.
+//! - **`--config-test FILE`**: `keepalived -t`: prints every diagnostic of
+//!   the keepalived.conf on standard error (`file:line:col: severity:
+//!   message`), exits 0 when it has no error, 1 otherwise; nothing is
+//!   started.
 //! - **Handshake**: a client has 10 s to send its hello; a version mismatch
 //!   is answered with the daemon's version, then the connection is closed.
 //! - **Data plane**: `--interfaces IF[,IF]` (default: every non-loopback
@@ -48,6 +58,22 @@ use std::process::ExitCode;
 
 use tracing_subscriber::EnvFilter;
 
+/// `--config-test`: diagnostics on standard error, exit 0 when valid.
+fn config_test(path: &std::path::Path) -> ExitCode {
+    let report = lvs_config::check_file(path);
+    for d in &report.diagnostics {
+        eprintln!("{d}");
+    }
+    if report.is_ok() {
+        println!("{}: configuration OK", path.display());
+        ExitCode::SUCCESS
+    } else {
+        let n = report.errors().count();
+        eprintln!("{}: {n} error(s), configuration rejected", path.display());
+        ExitCode::FAILURE
+    }
+}
+
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args_os()
         .skip(1)
@@ -63,6 +89,7 @@ fn main() -> ExitCode {
             println!("lvsd {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
+        Ok(args::Parsed::ConfigTest(path)) => return config_test(&path),
         Err(e) => {
             eprint!("lvsd: {e}\n{}", args::USAGE);
             return ExitCode::from(2);

@@ -49,7 +49,7 @@ pub enum StartError {
     Config {
         /// The file.
         path: PathBuf,
-        /// ipvsadm's messages.
+        /// ipvsadm's messages, or the keepalived.conf errors.
         detail: String,
     },
     /// Signal handlers could not be installed.
@@ -263,13 +263,69 @@ impl lvs_ipvsadm::Backend for InProcess<'_> {
     }
 }
 
-/// `--config`: one atomic `ipvsadm -R` of the file.
+/// Whether `text` is keepalived syntax rather than ipvsadm-save lines: it
+/// has a `{`, or a line that is neither blank, a `#` comment, nor an option
+/// line starting with `-`.
+fn is_keepalived(text: &str) -> bool {
+    text.contains('{')
+        || text
+            .lines()
+            .map(str::trim_start)
+            .any(|l| !(l.is_empty() || l.starts_with('#') || l.starts_with('-')))
+}
+
+/// `--config` with a keepalived.conf: check, lower, one atomic batch.
+fn apply_keepalived(shared: &Shared, path: &Path) -> Result<(), StartError> {
+    let report = lvs_config::check_file(path);
+    for w in report.warnings() {
+        tracing::warn!("{w}");
+    }
+    let Some(config) = report.config.as_ref() else {
+        let errors: Vec<String> = report.errors().map(ToString::to_string).collect();
+        for e in &errors {
+            eprintln!("{e}");
+        }
+        return Err(StartError::Config {
+            path: path.to_path_buf(),
+            detail: format!("{} error(s): {}", errors.len(), errors.join("; ")),
+        });
+    };
+    let requests = lvs_config::lower(config);
+    let count = requests.len();
+    match shared.handle(Request::Batch {
+        requests: requests.clone(),
+        atomic: true,
+    }) {
+        Response::Ok => {
+            tracing::info!("{}: {count} requests applied", path.display());
+            Ok(())
+        }
+        Response::BatchFailed { index, error } => Err(StartError::Config {
+            path: path.to_path_buf(),
+            detail: format!(
+                "request {} of {count} refused ({error:?}): {:?}",
+                index.saturating_add(1),
+                usize::try_from(index).ok().and_then(|i| requests.get(i))
+            ),
+        }),
+        other => Err(StartError::Config {
+            path: path.to_path_buf(),
+            detail: format!("batch refused: {other:?}"),
+        }),
+    }
+}
+
+/// `--config`: a keepalived.conf (see [`apply_keepalived`]) or one atomic
+/// `ipvsadm -R` of an ipvsadm-save file.
 fn apply_config(shared: &Shared, path: &Path) -> Result<(), StartError> {
     let text = std::fs::read_to_string(path).map_err(|source| StartError::Io {
         what: "cannot read",
         path: path.to_path_buf(),
         source,
     })?;
+    if is_keepalived(&text) {
+        return apply_keepalived(shared, path);
+    }
     let argv = ["ipvsadm".to_string(), "-R".to_string()];
     let mut input = text.as_bytes();
     let (mut out, mut err) = (Vec::new(), Vec::new());
