@@ -36,7 +36,8 @@
 //! - **`--config-test FILE`**: `keepalived -t`: prints every diagnostic of
 //!   the keepalived.conf on standard error (`file:line:col: severity:
 //!   message`), exits 0 when it has no error, 1 otherwise; nothing is
-//!   started.
+//!   started. Unlike `keepalived -t` (exit 5 on an unknown keyword or one of
+//!   its own load-time corrections too), warnings do not fail the test.
 //! - **Handshake**: a client has 10 s to send its hello; a version mismatch
 //!   is answered with the daemon's version, then the connection is closed.
 //! - **Data plane**: `--interfaces IF[,IF]` (default: every non-loopback

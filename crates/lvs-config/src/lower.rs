@@ -16,7 +16,8 @@
 //! back to keepalived's default). Cost: linear in services × real servers;
 //! a group range of N addresses yields N services.
 //!
-//! keepalived's start-up rules mirrored (keepalived 2.2.7, `ipwrapper.c`):
+//! keepalived's start-up rules mirrored (checked against keepalived 2.2.7
+//! in the lab VM: the sample tables and `tests/lower/startup.conf`):
 //! - service: scheduler (`lvs_sched`/`lb_algo`, default `wlc`), scheduler
 //!   flags, `ops`, `persistence_engine`; persistent when a
 //!   `persistence_timeout` is set, with the granularity (IPv4 mask, IPv6

@@ -52,8 +52,11 @@ impl lvs_ipvsadm::Backend for Recorder {
 
 /// The requests `ipvsadm -R < golden` sends.
 fn golden(tag: &str) -> Vec<Request> {
-    let text =
-        std::fs::read_to_string(samples().join(format!("{tag}.ipvsadm"))).expect("golden file");
+    golden_at(&samples().join(format!("{tag}.ipvsadm")))
+}
+
+fn golden_at(path: &Path) -> Vec<Request> {
+    let text = std::fs::read_to_string(path).expect("golden file");
     let argv = ["ipvsadm".to_string(), "-R".to_string()];
     let mut input = text.as_bytes();
     let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -154,4 +157,22 @@ fn fnat_thresholds_and_alpha() {
         panic!("{reqs:?}")
     };
     assert_eq!((dest.u_threshold, dest.l_threshold), (100, 10));
+}
+
+/// `tests/lower/startup.conf`, run by keepalived 2.2.7 in the lab VM
+/// (`keepalived -C`, `ipvsadm -Sn` 3 s later, before any check ran; saved as
+/// `startup.ipvsadm`): alpha with the quorum lost (sorry server at weight 1,
+/// the inhibited server at 0, the other left out), `sorry_server_inhibit`
+/// with the quorum up (sorry server at 0), alpha on a server without checker
+/// (added) and with one (left out), a DR group whose real server port is
+/// reset to the service port, and keepalived's quorum reduction.
+#[test]
+fn start_up_rules_match_keepalived() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lower");
+    let report = check(&OsFs, &dir.join("startup.conf"), &Options::default());
+    let cfg = report.config.expect("startup.conf loads");
+    assert_eq!(
+        sorted(&lower(&cfg)),
+        sorted(&golden_at(&dir.join("startup.ipvsadm")))
+    );
 }
