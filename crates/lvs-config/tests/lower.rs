@@ -176,3 +176,87 @@ fn start_up_rules_match_keepalived() {
         sorted(&golden_at(&dir.join("startup.ipvsadm")))
     );
 }
+
+mod props {
+    use super::*;
+    use lvs_proto::ServiceKey;
+    use proptest::prelude::*;
+
+    /// One real server: port, weight, method keyword.
+    type Rs = (u16, u32, &'static str);
+
+    fn rs_strategy() -> impl Strategy<Value = Rs> {
+        (
+            1u16..=65535,
+            0u32..=1000,
+            prop::sample::select(vec!["NAT", "DR", "FNAT", "TUN"]),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// Without alpha or sorry server: one service per group member, every
+        /// real server on each, in order, with its weight; the port is the
+        /// real server's for NAT, the service's otherwise (0 for fwmarks).
+        #[test]
+        fn group_expansion(
+            ranges in prop::collection::vec((1u8..=100, 0u8..=4, 1u16..=65535), 1..4),
+            marks in prop::collection::vec(1u32..=1000, 0..3),
+            servers in prop::collection::btree_map(1u8..=250, rs_strategy(), 1..4),
+        ) {
+            let mut text = String::from("virtual_server_group G {\n");
+            for (i, (first, extra, port)) in ranges.iter().enumerate() {
+                let last = first + extra;
+                text.push_str(&format!("  10.{i}.0.{first}-{last} {port}\n"));
+            }
+            for m in &marks {
+                text.push_str(&format!("  fwmark {m}\n"));
+            }
+            text.push_str("}\nvirtual_server group G {\n  protocol TCP\n  lb_algo rr\n");
+            for (octet, (port, weight, method)) in &servers {
+                text.push_str(&format!(
+                    "  real_server 10.200.0.{octet} {port} {{\n    weight {weight}\n    lvs_method {method}\n  }}\n"
+                ));
+            }
+            text.push_str("}\n");
+            let cfg = load_text(&text);
+            let reqs = lower(&cfg);
+
+            let mut want_keys: Vec<ServiceKey> = Vec::new();
+            for (i, (first, extra, port)) in ranges.iter().enumerate() {
+                for n in *first..=first + extra {
+                    want_keys.push(ServiceKey::Addr {
+                        protocol: lvs_proto::Protocol::Tcp,
+                        addr: format!("10.{i}.0.{n}").parse().unwrap(),
+                        port: *port,
+                    });
+                }
+            }
+            // Marks as the model kept them (a repeated entry may be dropped
+            // by the loader).
+            let group_marks: Vec<u32> = cfg.group("G").unwrap().entries.iter().filter_map(|e| match e {
+                lvs_config::VsgEntry::Fwmark { mark, .. } => Some(*mark),
+                _ => None,
+            }).collect();
+            for m in &group_marks {
+                want_keys.push(ServiceKey::Fwmark { mark: *m, family: lvs_proto::Family::Inet });
+            }
+            let rs: Vec<&lvs_config::RealServer> = cfg.virtual_servers[0].real_servers.iter().collect();
+            let mut it = reqs.iter();
+            for key in &want_keys {
+                let Some(Request::AddService(spec)) = it.next() else { panic!("service {key:?} missing") };
+                prop_assert_eq!(&spec.key, key);
+                for r in &rs {
+                    let Some(Request::AddDest { service, dest }) = it.next() else { panic!("dest missing") };
+                    prop_assert_eq!(service, key);
+                    prop_assert_eq!(dest.addr, r.addr);
+                    prop_assert_eq!(i64::from(dest.weight), i64::from(r.weight.unwrap()));
+                    let want_port = if matches!(dest.fwd, FwdMethod::Masq) { r.port } else { key.port() };
+                    prop_assert_eq!(dest.port, want_port);
+                }
+            }
+            prop_assert!(it.next().is_none());
+        }
+    }
+}
