@@ -72,7 +72,7 @@ fn build() -> Datapath {
             ipvs.add_service(ServiceConfig::new(k).with_scheduler("rr"))
                 .unwrap();
             let p = if port == 0 { 80 } else { port };
-            ipvs.add_dest(&k, DestConfig::new(a(rs), p).with_fwd(m), Time::ZERO)
+            ipvs.add_dest(&k, DestConfig::new(a(rs), p).with_fwd(m))
                 .unwrap();
         }
     }
@@ -82,7 +82,7 @@ fn build() -> Datapath {
     };
     ipvs.add_service(ServiceConfig::new(k).with_persistence(60))
         .unwrap();
-    ipvs.add_dest(&k, DestConfig::new(a("10.0.0.12"), 0), Time::ZERO)
+    ipvs.add_dest(&k, DestConfig::new(a("10.0.0.12"), 0))
         .unwrap();
     let none = ServiceKey::Addr {
         proto: Protocol::Tcp,

@@ -82,7 +82,7 @@ impl Control {
         if atomic {
             // Rehearse on a copy of the configuration first.
             let mut scratch = Control {
-                ipvs: config_copy(&self.ipvs, now),
+                ipvs: config_copy(&self.ipvs),
                 daemons: self.daemons.clone(),
                 started: self.started,
                 server: String::new(),
@@ -128,7 +128,7 @@ impl Control {
                 self.check_sync_family(&service, &dest)?;
                 core(
                     self.ipvs
-                        .add_dest(&service_key(&service), dest_config(&dest), now)
+                        .add_dest(&service_key(&service), dest_config(&dest))
                         .map(|_| ()),
                 )
             }
@@ -255,7 +255,7 @@ fn index_u32(i: usize) -> u32 {
 
 /// A copy of `ipvs`'s configuration (services, destinations in the same list
 /// order, timeouts), without connections or counters.
-fn config_copy(ipvs: &Ipvs, now: Time) -> Ipvs {
+fn config_copy(ipvs: &Ipvs) -> Ipvs {
     let mut copy = Ipvs::new();
     copy.sched_params = ipvs.sched_params;
     let (tcp, fin, udp) = ipvs.timeouts().get();
@@ -267,7 +267,7 @@ fn config_copy(ipvs: &Ipvs, now: Time) -> Ipvs {
         }
         // Oldest first, so that the copy's list order (newest first) is the same.
         for d in svc.dests.iter().rev().filter_map(|d| ipvs.dest(*d)) {
-            let _ = copy.add_dest(&svc.config.key, d.config, now);
+            let _ = copy.add_dest(&svc.config.key, d.config);
         }
     }
     copy

@@ -30,7 +30,7 @@ fn director(fwd: FwdMethod) -> Ipvs {
         .unwrap_or_else(|e| panic!("{e}"));
     for i in 1..=4 {
         let addr = IpAddr::V4(Ipv4Addr::new(10, 0, 1, i));
-        ipvs.add_dest(&key, DestConfig::new(addr, 80).with_fwd(fwd), Time::ZERO)
+        ipvs.add_dest(&key, DestConfig::new(addr, 80).with_fwd(fwd))
             .unwrap_or_else(|e| panic!("{e}"));
     }
     ipvs

@@ -47,7 +47,7 @@ fn main() {
     for i in 0..n {
         let addr = IpAddr::V4(Ipv4Addr::from(0x0a01_0000 + i));
         let cfg = DestConfig::new(addr, 80).with_weight(1 + (i % 7) as i32);
-        let Ok(id) = ipvs.add_dest(&key, cfg, Time::ZERO) else {
+        let Ok(id) = ipvs.add_dest(&key, cfg) else {
             eprintln!("cannot add dest {i}");
             std::process::exit(1);
         };

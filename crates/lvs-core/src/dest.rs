@@ -414,4 +414,9 @@ impl DestArena {
     pub fn iter(&self) -> impl Iterator<Item = &Dest> {
         self.slots.iter().filter_map(Option::as_ref)
     }
+
+    /// All stored destinations, mutably.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = &mut Dest> {
+        self.slots.iter_mut().filter_map(Option::as_mut)
+    }
 }

@@ -42,7 +42,6 @@ fn overload_with_lower_threshold() {
         .add_dest(
             &key,
             DestConfig::new(ip("10.0.1.1"), 80).with_thresholds(2, 1),
-            lab.now,
         )
         .unwrap();
     let overload = |lab: &Lab| lab.ipvs.dest(a).unwrap().overload;
@@ -84,7 +83,6 @@ fn overload_three_quarters_without_lower_threshold() {
         .add_dest(
             &key,
             DestConfig::new(ip("10.0.1.1"), 80).with_thresholds(4, 0),
-            lab.now,
         )
         .unwrap();
     for i in 0..4 {
@@ -113,7 +111,6 @@ fn overloaded_server_is_skipped_and_others_take_over() {
         .add_dest(
             &key,
             DestConfig::new(ip("10.0.1.1"), 80).with_thresholds(1, 0),
-            lab.now,
         )
         .unwrap();
     let b = lab.dest(&key, "10.0.1.2", 80, FwdMethod::Route);

@@ -138,7 +138,7 @@ fn add_dest(lab: &mut Lab, key: &ServiceKey, d: &(IpAddr, u16, FwdMethod), rng: 
         let u = rng.gen_range(2..30);
         cfg = cfg.with_thresholds(u, rng.gen_range(0..u));
     }
-    let _ = lab.ipvs.add_dest(key, cfg, lab.now);
+    let _ = lab.ipvs.add_dest(key, cfg);
 }
 
 /// A packet of an ongoing exchange: client side, or the server's reply.

@@ -77,7 +77,6 @@ fn service_with(
                 DestConfig::new(rs(i as u32 + 1), 80)
                     .with_fwd(FwdMethod::Masq)
                     .with_weight(*w),
-                Time::ZERO,
             )
             .unwrap()
         })
@@ -217,10 +216,7 @@ fn sh_ipv6_folds_words() {
     let mut ids = Vec::new();
     for i in 1..=4u16 {
         let a: IpAddr = format!("2001:db8:1::{i}").parse().unwrap();
-        ids.push(
-            ipvs.add_dest(&key, DestConfig::new(a, 80), Time::ZERO)
-                .unwrap(),
-        );
+        ids.push(ipvs.add_dest(&key, DestConfig::new(a, 80)).unwrap());
     }
     // Weights 1, list = ids reversed, so bucket b -> list[b % 4].
     // Client 2001:db8::1 folds to 0x20010db8 ^ 0x00000001 = 0x20010db9,
@@ -924,7 +920,7 @@ fn apply_cmd(ipvs: &mut Ipvs, line: &str) {
             .unwrap();
         }
         "-a" => {
-            ipvs.add_dest(&key, dest(rip.unwrap()), Time::ZERO).unwrap();
+            ipvs.add_dest(&key, dest(rip.unwrap())).unwrap();
         }
         "-e" => ipvs.edit_dest(&key, dest(rip.unwrap())).unwrap(),
         other => panic!("command {other}"),

@@ -65,7 +65,7 @@ fn setup_key(sched: &str, key: ServiceKey) -> (Ipvs, ServiceKey, ServiceId) {
 /// `ipvsadm -a ... -r RSi -w weight`.
 fn add(ipvs: &mut Ipvs, key: &ServiceKey, i: u8, weight: i32) -> DestId {
     let cfg = DestConfig::new(rs_addr(key, i), 80).with_weight(weight);
-    ipvs.add_dest(key, cfg, Time::ZERO).unwrap()
+    ipvs.add_dest(key, cfg).unwrap()
 }
 
 /// `ipvsadm -e ... -r RSi -w weight`.
@@ -1037,7 +1037,7 @@ fn apply_ipvsadm(ipvs: &mut Ipvs, cmd: &str, at: &str) -> ServiceKey {
             .edit_service(ServiceConfig::new(key).with_scheduler(sched.expect(at)))
             .expect(at),
         "-a" => {
-            ipvs.add_dest(&key, dest.expect(at), Time::ZERO).expect(at);
+            ipvs.add_dest(&key, dest.expect(at)).expect(at);
         }
         "-e" => ipvs.edit_dest(&key, dest.expect(at)).expect(at),
         "-d" => {

@@ -123,7 +123,6 @@ fn bench_new_conn(c: &mut Criterion) {
                 DestConfig::new(a, 8080)
                     .with_fwd(FwdMethod::Masq)
                     .with_weight(1 + i32::from(i % 3)),
-                Time::ZERO,
             )
             .unwrap();
         }

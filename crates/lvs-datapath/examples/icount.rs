@@ -77,7 +77,6 @@ fn main() {
                 DestConfig::new(a.into(), 8080)
                     .with_fwd(FwdMethod::Masq)
                     .with_weight(1 + i32::from(i % 3)),
-                Time::ZERO,
             )
             .unwrap();
             cfg.neighbours.push(Neighbour {

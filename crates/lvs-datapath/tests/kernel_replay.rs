@@ -107,7 +107,7 @@ fn dp(proto: Protocol, vip: &str, port: u16, rs: &str, fwd: FwdMethod) -> Datapa
     };
     ipvs.add_service(ServiceConfig::new(k).with_scheduler("rr"))
         .unwrap();
-    ipvs.add_dest(&k, DestConfig::new(a(rs), port).with_fwd(fwd), Time::ZERO)
+    ipvs.add_dest(&k, DestConfig::new(a(rs), port).with_fwd(fwd))
         .unwrap();
     Datapath::new(ipvs, lab())
 }
@@ -296,7 +296,7 @@ fn nat_and_dr_match_the_kernel() {
         ipvs.add_service(ServiceConfig::new(k).with_scheduler("rr"))
             .unwrap();
         if let Some((r, p, m)) = rs {
-            ipvs.add_dest(&k, DestConfig::new(a(r), p).with_fwd(m), Time::ZERO)
+            ipvs.add_dest(&k, DestConfig::new(a(r), p).with_fwd(m))
                 .unwrap();
         }
     };

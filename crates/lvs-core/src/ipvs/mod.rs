@@ -302,7 +302,7 @@ impl Ipvs {
     // --------------------------------------------------------- dest ops
 
     /// `ipvsadm -a`.
-    pub fn add_dest(&mut self, key: &ServiceKey, cfg: DestConfig, now: Time) -> Result<DestId> {
+    pub fn add_dest(&mut self, key: &ServiceKey, cfg: DestConfig) -> Result<DestId> {
         let id = self.service_id(key).ok_or(Error::NoService)?;
         let svc_cfg = &self.service(id).ok_or(Error::NoService)?.config;
         validate_dest(svc_cfg, &cfg)?;
@@ -315,7 +315,6 @@ impl Ipvs {
                 return Err(Error::Invalid("more destinations than mh table slots"));
             }
         }
-        let _ = now;
         // Revive from the trash, or create.
         let trashed = self
             .trash
@@ -484,10 +483,8 @@ impl Ipvs {
         for svc in self.services.iter_mut().filter_map(Option::as_mut) {
             svc.stats.estimate();
         }
-        for id in 0..u32::try_from(self.dest_refs.len()).unwrap_or(0) {
-            if let Some(d) = self.dests.get_mut(DestId(id)) {
-                d.stats.estimate();
-            }
+        for d in self.dests.iter_mut() {
+            d.stats.estimate();
         }
     }
 

@@ -23,7 +23,7 @@ fn dests_are_newest_first() {
         .add_service(ServiceConfig::new(tcp(80)).with_scheduler("rr"))
         .unwrap();
     for i in 1..=3 {
-        ipvs.add_dest(&tcp(80), DestConfig::new(v4(10, 0, 1, i), 80), Time::ZERO)
+        ipvs.add_dest(&tcp(80), DestConfig::new(v4(10, 0, 1, i), 80))
             .unwrap();
     }
     let order: Vec<IpAddr> = ipvs
@@ -56,16 +56,13 @@ fn kernel_error_kinds() {
         Error::NoService
     );
     assert_eq!(
-        ipvs.add_dest(&tcp(81), DestConfig::new(v4(10, 0, 1, 1), 80), Time::ZERO)
+        ipvs.add_dest(&tcp(81), DestConfig::new(v4(10, 0, 1, 1), 80))
             .unwrap_err(),
         Error::NoService
     );
     let d = DestConfig::new(v4(10, 0, 1, 1), 80);
-    ipvs.add_dest(&tcp(80), d, Time::ZERO).unwrap();
-    assert_eq!(
-        ipvs.add_dest(&tcp(80), d, Time::ZERO).unwrap_err(),
-        Error::Exists
-    );
+    ipvs.add_dest(&tcp(80), d).unwrap();
+    assert_eq!(ipvs.add_dest(&tcp(80), d).unwrap_err(), Error::Exists);
     assert_eq!(
         ipvs.edit_dest(&tcp(80), DestConfig::new(v4(10, 0, 1, 2), 80))
             .unwrap_err(),
@@ -81,17 +78,17 @@ fn kernel_error_kinds() {
     ));
     let v6 = DestConfig::new(IpAddr::V6(Ipv6Addr::LOCALHOST), 80);
     assert!(matches!(
-        ipvs.add_dest(&tcp(80), v6, Time::ZERO),
+        ipvs.add_dest(&tcp(80), v6),
         Err(Error::Invalid(_))
     ));
     let v6tun = v6.with_fwd(FwdMethod::Tunnel(TunnelConfig::default()));
-    ipvs.add_dest(&tcp(80), v6tun, Time::ZERO).unwrap();
+    ipvs.add_dest(&tcp(80), v6tun).unwrap();
     let gue = DestConfig::new(v4(10, 0, 1, 9), 80).with_fwd(FwdMethod::Tunnel(TunnelConfig {
         kind: TunnelType::Gue,
         ..TunnelConfig::default()
     }));
     assert!(matches!(
-        ipvs.add_dest(&tcp(80), gue, Time::ZERO),
+        ipvs.add_dest(&tcp(80), gue),
         Err(Error::Invalid(_))
     ));
     assert_eq!(
@@ -110,9 +107,9 @@ fn removed_dest_is_revived_with_counters_at_head() {
     let mut ipvs = Ipvs::new();
     let id = ipvs.add_service(ServiceConfig::new(tcp(80))).unwrap();
     let a = ipvs
-        .add_dest(&tcp(80), DestConfig::new(v4(10, 0, 1, 1), 80), Time::ZERO)
+        .add_dest(&tcp(80), DestConfig::new(v4(10, 0, 1, 1), 80))
         .unwrap();
-    ipvs.add_dest(&tcp(80), DestConfig::new(v4(10, 0, 1, 2), 80), Time::ZERO)
+    ipvs.add_dest(&tcp(80), DestConfig::new(v4(10, 0, 1, 2), 80))
         .unwrap();
     ipvs.dest_mut(a)
         .unwrap()
@@ -128,7 +125,6 @@ fn removed_dest_is_revived_with_counters_at_head() {
         .add_dest(
             &tcp(80),
             DestConfig::new(v4(10, 0, 1, 1), 80).with_weight(5),
-            Time::ZERO,
         )
         .unwrap();
     assert_eq!(again, a);
@@ -143,7 +139,7 @@ fn unreferenced_trash_is_freed_after_period() {
     let mut ipvs = Ipvs::new();
     ipvs.add_service(ServiceConfig::new(tcp(80))).unwrap();
     let a = ipvs
-        .add_dest(&tcp(80), DestConfig::new(v4(10, 0, 1, 1), 80), Time::ZERO)
+        .add_dest(&tcp(80), DestConfig::new(v4(10, 0, 1, 1), 80))
         .unwrap();
     ipvs.del_dest(&tcp(80), &v4(10, 0, 1, 1), 80, Time(1000))
         .unwrap();
@@ -159,7 +155,7 @@ fn scheduler_change_keeps_dests() {
     let id = ipvs
         .add_service(ServiceConfig::new(tcp(80)).with_scheduler("rr"))
         .unwrap();
-    ipvs.add_dest(&tcp(80), DestConfig::new(v4(10, 0, 1, 1), 80), Time::ZERO)
+    ipvs.add_dest(&tcp(80), DestConfig::new(v4(10, 0, 1, 1), 80))
         .unwrap();
     ipvs.edit_service(ServiceConfig::new(tcp(80)).with_scheduler("wrr"))
         .unwrap();

@@ -65,7 +65,7 @@ impl Lab {
 
     pub fn dest(&mut self, key: &ServiceKey, addr: &str, port: u16, fwd: FwdMethod) -> DestId {
         self.ipvs
-            .add_dest(key, DestConfig::new(ip(addr), port).with_fwd(fwd), self.now)
+            .add_dest(key, DestConfig::new(ip(addr), port).with_fwd(fwd))
             .unwrap()
     }
 

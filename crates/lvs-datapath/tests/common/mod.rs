@@ -8,9 +8,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use lvs_core::{
-    DestConfig, FwdMethod, Ipvs, Protocol, ServiceConfig, ServiceKey, Time, TunnelConfig,
-};
+use lvs_core::{DestConfig, FwdMethod, Ipvs, Protocol, ServiceConfig, ServiceKey, TunnelConfig};
 use lvs_datapath::{Config, Datapath, Interface, Neighbour, Route};
 use lvs_wire::MacAddr;
 
@@ -426,12 +424,8 @@ pub fn datapath(svc: ServiceConfig, dests: &[(IpAddr, u16, FwdMethod)]) -> Datap
     let k = svc.key;
     ipvs.add_service(svc).unwrap();
     for &(a, p, m) in dests {
-        ipvs.add_dest(
-            &k,
-            DestConfig::new(a, p).with_fwd(m).with_weight(1),
-            Time::ZERO,
-        )
-        .unwrap();
+        ipvs.add_dest(&k, DestConfig::new(a, p).with_fwd(m).with_weight(1))
+            .unwrap();
     }
     Datapath::new(ipvs, machine())
 }
