@@ -105,10 +105,10 @@ fn listing(scratch: &Scratch) -> String {
 
 #[test]
 fn seed_000_dr_wrr_2_3_then_rr_with_vip_on_real_servers_lo() {
-    if !is_root() {
-        eprintln!("skipped: needs root (network namespaces, XDP)");
-        return;
-    }
+    assert!(
+        is_root(),
+        "this privileged test needs root (network namespaces, XDP): run the suite as root"
+    );
     let lab = lab();
     let scratch = Scratch::new("e2e-dr");
     let mut lvsd = Lvsd::start(&lab.dir, &scratch);

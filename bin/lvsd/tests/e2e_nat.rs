@@ -82,10 +82,10 @@ fn lab() -> Lab {
 
 #[test]
 fn seed_000_nat_wrr_2_3_splits_25_requests_10_15() {
-    if !is_root() {
-        eprintln!("skipped: needs root (network namespaces, XDP)");
-        return;
-    }
+    assert!(
+        is_root(),
+        "this privileged test needs root (network namespaces, XDP): run the suite as root"
+    );
     let lab = lab();
     let scratch = Scratch::new("e2e-nat");
     let mut lvsd = Lvsd::start(&lab.dir, &scratch);

@@ -161,10 +161,10 @@ fn nonroot_want() -> String {
 
 #[test]
 fn non_root_peers_are_refused_with_eperm() {
-    if !is_root() {
-        eprintln!("skipped: needs root to drop privileges");
-        return;
-    }
+    assert!(
+        is_root(),
+        "this privileged test needs root to drop privileges: run the suite as root"
+    );
     let lab = std::fs::read_to_string(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("lab/nonroot.out"),
     )

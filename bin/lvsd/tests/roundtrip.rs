@@ -24,10 +24,10 @@ fn dest_line(addr: &str, fwd: &str, weight: i32) -> String {
 
 #[test]
 fn every_argv_case_matches_ipvsadm_against_the_real_daemon() {
-    if !is_root() {
-        eprintln!("skipped: needs root for a network namespace");
-        return;
-    }
+    assert!(
+        is_root(),
+        "this privileged test needs root for a network namespace: run the suite as root"
+    );
     let text = std::fs::read_to_string(golden("argv.log")).unwrap();
     let cases = parse_cap_log(&text);
     assert!(cases.len() > 250, "{} cases", cases.len());
