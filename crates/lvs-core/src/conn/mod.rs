@@ -45,6 +45,7 @@ pub(crate) mod family;
 pub(crate) mod hash;
 pub(crate) mod index;
 pub mod sctp;
+pub mod sync_out;
 pub(crate) mod table;
 pub mod tcp;
 pub mod udp;

@@ -926,7 +926,10 @@ impl Ipvs {
         } else {
             let e = t.get_mut(id);
             e.in_pkts = e.in_pkts.wrapping_add(1);
+            let (pkts, proto, state) = (e.in_pkts, e.proto, e.state);
             t.arm(id, now.0 + u64::from(timeout) * 1000);
+            self.sync_out
+                .offer(ConnId::new(F::AF, id), pkts, proto, state, ctl != NIL);
         }
         InVerdict::Forward(verdict)
     }
@@ -1079,6 +1082,26 @@ impl Ipvs {
     }
 
     // --------------------------------------------------------------- sync
+
+    /// Enable the sync-out ring with `capacity` slots and `filter` (a sync
+    /// master runs), or disable it (`None`). See `conn/sync_out.rs`.
+    pub fn set_sync_out(
+        &mut self,
+        filter: Option<crate::conn::sync_out::SyncOutFilter>,
+        capacity: usize,
+    ) {
+        self.sync_out.set(filter, capacity);
+    }
+
+    /// The sync-out ring (state and counters).
+    pub fn sync_out(&self) -> &crate::conn::sync_out::SyncOut {
+        &self.sync_out
+    }
+
+    /// Move the connections waiting in the sync-out ring to `out`.
+    pub fn drain_sync_out(&mut self, out: &mut Vec<ConnId>) {
+        self.sync_out.drain_into(out);
+    }
 
     /// Create or update a connection from a sync message (`ip_vs_proc_conn`):
     /// a new entry gets `IP_VS_CONN_F_SYNC`, the forwarding method of the

@@ -77,6 +77,8 @@ pub struct Ipvs {
     pub stats: Stats,
     /// Connection table, timeouts and sysctls (see `flow.rs`).
     conn: ConnState,
+    /// Connections a sync master may have to send (see `conn/sync_out.rs`).
+    sync_out: crate::conn::sync_out::SyncOut,
 }
 
 fn validate_dest(svc: &ServiceConfig, d: &DestConfig) -> Result<()> {
