@@ -7,6 +7,9 @@
 //!   rules for `retry`/`delay_before_retry`, `alpha`, `omega`,
 //!   `inhibit_on_failure`, `quorum`/`hysteresis`/`sorry_server`, `warmup`
 //!   and MISC_CHECK `misc_dynamic`; see the module docs.
+//! - [`table`] is pure: actions to control requests (one per service of
+//!   the virtual server), and the IPVS table the machines stand for (which
+//!   a reload diffs).
 //! - [`proto`] is pure too: the HTTP response, DNS and SMTP reply parsing
 //!   and request building the checkers use.
 //! - With the `io` feature (default), [`runner`] performs the checks with
@@ -18,6 +21,7 @@
 
 pub mod proto;
 pub mod state;
+pub mod table;
 
 #[cfg(feature = "io")]
 pub mod runner;

@@ -61,7 +61,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use lvs_config::{CheckKind, LvsMethod, VirtualServer};
+use lvs_config::{CheckKind, Checker, LvsMethod, RealServer, VirtualServer};
 
 /// Where a check result or an action belongs: real server `real`, checker
 /// `checker` (indices in the configuration's order).
@@ -661,6 +661,173 @@ impl VsMachine {
         }
     }
 
+    /// The destinations the machine's actions have put in IPVS, with their
+    /// current weights: each real server that is set (alive and in the pool
+    /// with its effective weight, else at weight 0 under
+    /// `inhibit_on_failure`), then the sorry server when set (weight 1 while
+    /// it serves, else 0 under `sorry_server_inhibit`). Applying every
+    /// [`Action`] emitted so far to an empty table gives exactly this list
+    /// (a property test checks it).
+    pub fn ipvs_dests(&self) -> Vec<(Target, DestSpec)> {
+        let in_pool = self.reals_in_pool();
+        let mut out = Vec::new();
+        for (i, r) in self.reals.iter().enumerate() {
+            if r.alive && in_pool {
+                out.push((
+                    Target::Real(i),
+                    DestSpec {
+                        weight: r.effective_weight,
+                        ..r.dest
+                    },
+                ));
+            } else if r.inhibit {
+                out.push((
+                    Target::Real(i),
+                    DestSpec {
+                        weight: 0,
+                        ..r.dest
+                    },
+                ));
+            }
+        }
+        if let Some(s) = &self.sorry {
+            if s.alive {
+                out.push((Target::Sorry, s.dest));
+            } else if s.inhibit {
+                out.push((
+                    Target::Sorry,
+                    DestSpec {
+                        weight: 0,
+                        ..s.dest
+                    },
+                ));
+            }
+        }
+        out
+    }
+
+    /// Reload: carries the health state of `old` (the machine of `old_vs`)
+    /// into `self`, a machine just built with [`VsMachine::new`] for
+    /// `new_vs`, the same virtual server in the reloaded configuration.
+    /// Returns the checkers carried over, as `(new id, old id)` pairs: they
+    /// keep their schedule and in-flight check (they are not restarted).
+    ///
+    /// Rules (keepalived 2.x `clear_diff_rs` / `migrate_checkers`):
+    /// - real servers are matched by address and port; a kept one keeps
+    ///   its alive state and its `misc_dynamic` weight (a configured weight
+    ///   change applies unless a MISC_CHECK changed the weight);
+    /// - its checkers are matched to old ones with the same type, settings,
+    ///   connection and timing: a matched checker keeps its state (up or
+    ///   down, retries used, next check); the others start afresh, down if
+    ///   `alpha` when the server has a failed checker or was down without
+    ///   any check run yet, up otherwise;
+    /// - the quorum state and the sorry server's state (when it is the same
+    ///   address and port) are kept;
+    /// - then the state settles: a kept server whose checkers are all up is
+    ///   alive, one with a failed checker is down, new servers are as at
+    ///   start, and the quorum is evaluated (which may put the sorry server
+    ///   in or out). The transitions run their notify scripts: only
+    ///   [`Action::RunScript`] actions go to `scripts` (the caller derives
+    ///   the IPVS changes from [`VsMachine::ipvs_dests`] before and after).
+    pub fn carry_from(
+        &mut self,
+        new_vs: &VirtualServer,
+        old_vs: &VirtualServer,
+        old: &VsMachine,
+        scripts: &mut Vec<Action>,
+    ) -> Vec<(CheckerId, CheckerId)> {
+        let mut carried = Vec::new();
+        self.quorum_up = old.quorum_up;
+        if let (Some(s), Some(o)) = (self.sorry.as_mut(), old.sorry.as_ref())
+            && s.dest.addr == o.dest.addr
+            && s.dest.port == o.dest.port
+        {
+            s.alive = o.alive;
+        }
+        for (i, (r, rs)) in self.reals.iter_mut().zip(&new_vs.real_servers).enumerate() {
+            let Some(j) = old
+                .reals
+                .iter()
+                .position(|o| o.dest.addr == r.dest.addr && o.dest.port == r.dest.port)
+            else {
+                continue;
+            };
+            let (o, ors) = (&old.reals[j], &old_vs.real_servers[j]);
+            r.alive = o.alive;
+            r.effective_weight = if o.effective_weight == o.configured_weight {
+                r.configured_weight
+            } else {
+                o.effective_weight
+            };
+            let mut used = vec![false; o.checkers.len()];
+            let mut matched = vec![false; r.checkers.len()];
+            for (k, c) in rs.checkers.iter().enumerate() {
+                let found =
+                    ors.checkers.iter().enumerate().position(|(m, oc)| {
+                        !used[m] && same_checker(c, rs, new_vs, oc, ors, old_vs)
+                    });
+                let (Some(m), Some(state)) = (found, r.checkers.get_mut(k)) else {
+                    continue;
+                };
+                used[m] = true;
+                matched[k] = true;
+                let oc = &o.checkers[m];
+                state.is_up = oc.is_up;
+                state.has_run = oc.has_run;
+                state.retry_it = oc.retry_it.min(state.timing.retry);
+                state.confirming = oc.confirming;
+                state.next_due = oc.next_due;
+                carried.push((
+                    CheckerId {
+                        real: i,
+                        checker: k,
+                    },
+                    CheckerId {
+                        real: j,
+                        checker: m,
+                    },
+                ));
+            }
+            let failed = r.checkers.iter().zip(&matched).any(|(c, m)| *m && !c.is_up);
+            let any_run = r
+                .checkers
+                .iter()
+                .zip(&matched)
+                .any(|(c, m)| *m && c.has_run);
+            let pessimistic = failed || (!r.alive && !any_run);
+            for (c, m) in r.checkers.iter_mut().zip(&matched) {
+                if !*m {
+                    // Fresh: alpha checkers are down only when pessimistic.
+                    c.is_up = c.is_up || !pessimistic;
+                }
+            }
+            r.num_failed = r.checkers.iter().filter(|c| !c.is_up).count();
+        }
+        // The table follows from the state: re-derive `set`.
+        let in_pool = self.reals_in_pool();
+        for r in &mut self.reals {
+            r.set = (r.alive && in_pool) || r.inhibit;
+        }
+        if let Some(s) = self.sorry.as_mut() {
+            s.set = s.alive || s.inhibit;
+        }
+        let mut out = Vec::new();
+        for i in 0..self.reals.len() {
+            let r = &self.reals[i];
+            if r.num_failed == 0 && !r.alive {
+                self.server_state(i, true, &mut out);
+            } else if r.num_failed > 0 && r.alive {
+                self.server_state(i, false, &mut out);
+            }
+        }
+        self.update_quorum(true, &mut out);
+        scripts.extend(
+            out.into_iter()
+                .filter(|a| matches!(a, Action::RunScript(_))),
+        );
+        carried
+    }
+
     /// Stops checking (keepalived's `clear_services` without
     /// `lvs_flush_on_stop`): removes the sorry server and every real server
     /// present in IPVS (even inhibited ones); with `omega`, runs
@@ -699,6 +866,31 @@ impl VsMachine {
             out.push(Action::RunScript(ScriptRef::QuorumDown));
         }
     }
+}
+
+/// Whether checker `a` of real server `ars` of `avs` probes exactly as
+/// checker `b` of `brs` of `bvs` (its location aside): same type and
+/// settings, connection options, timing and resolved `virtualhost`.
+fn same_checker(
+    a: &Checker,
+    ars: &RealServer,
+    avs: &VirtualServer,
+    b: &Checker,
+    brs: &RealServer,
+    bvs: &VirtualServer,
+) -> bool {
+    let vhost = |c: &Checker, rs: &RealServer, vs: &VirtualServer| {
+        let own = match &c.kind {
+            CheckKind::Http(h) | CheckKind::Ssl(h) => h.virtualhost.clone(),
+            _ => None,
+        };
+        own.or_else(|| rs.virtualhost.clone())
+            .or_else(|| vs.virtualhost.clone())
+    };
+    a.kind == b.kind
+        && a.connect == b.connect
+        && a.timing == b.timing
+        && vhost(a, ars, avs) == vhost(b, brs, bvs)
 }
 
 /// Puts a real server (back) in the pool.

@@ -34,6 +34,12 @@
 //!   and there is a `sorry_server`, the sorry server is added and the real
 //!   servers up are not (inhibited ones at weight 0). Otherwise the sorry
 //!   server is added only with `sorry_server_inhibit`, at weight 0.
+//! - Reload ([`diff`]): two tables ([`lower_table`], or the live table a
+//!   health-check driver derives with [`vs_services`] and [`dest_spec`])
+//!   compare service by service (key) and destination by destination
+//!   (address and port); only the differences become requests, so what both
+//!   share keeps its connections and counters (keepalived's
+//!   `clear_diff_services` does the same on `SIGHUP`).
 //! - Not lowered: everything health checks change later (servers going
 //!   down/up, quorum transitions, notify scripts), VRRP, `lvs_sync_daemon`;
 //!   `lvs-check` drives those at run time.
@@ -54,31 +60,148 @@ use crate::model::{
 /// (see the module docs). Apply them as one atomic batch.
 pub fn lower(cfg: &Config) -> Vec<Request> {
     let mut out = Vec::new();
+    for svc in lower_table(cfg) {
+        out.push(Request::AddService(svc.spec.clone()));
+        for dest in svc.dests {
+            out.push(Request::AddDest {
+                service: svc.spec.key,
+                dest,
+            });
+        }
+    }
+    out
+}
+
+/// One IPVS service with its destinations, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableService {
+    /// The service.
+    pub spec: ServiceSpec,
+    /// Its destinations.
+    pub dests: Vec<DestSpec>,
+}
+
+/// The start-up table of [`lower`], service by service.
+pub fn lower_table(cfg: &Config) -> Vec<TableService> {
+    let mut out = Vec::new();
     for vs in &cfg.virtual_servers {
         let dests = start_dests(vs);
-        for key in service_keys(cfg, vs) {
-            out.push(Request::AddService(service_spec(vs, key)));
-            for (rs_addr, rs_port, method, weight, uth, lth) in &dests {
-                let fwd = fwd_method(*method);
-                let port = if matches!(fwd, FwdMethod::Masq) && *rs_port != 0 {
-                    *rs_port
-                } else {
-                    key.port()
-                };
-                out.push(Request::AddDest {
-                    service: key,
-                    dest: DestSpec {
-                        addr: *rs_addr,
-                        port,
-                        fwd,
-                        weight: i32::try_from(*weight).unwrap_or(i32::MAX),
-                        u_threshold: *uth,
-                        l_threshold: *lth,
-                    },
-                });
+        for spec in vs_services(cfg, vs) {
+            let dests = dests
+                .iter()
+                .map(|(addr, port, method, weight, uth, lth)| {
+                    dest_spec(spec.key, *addr, *port, *method, *weight, *uth, *lth)
+                })
+                .collect();
+            out.push(TableService { spec, dests });
+        }
+    }
+    out
+}
+
+/// The IPVS services of virtual server `vs` of `cfg`: itself, or one per
+/// member of its group (each address of a range, each fwmark).
+pub fn vs_services(cfg: &Config, vs: &VirtualServer) -> Vec<ServiceSpec> {
+    service_keys(cfg, vs)
+        .into_iter()
+        .map(|key| service_spec(vs, key))
+        .collect()
+}
+
+/// A destination of service `key` as keepalived adds it: the real server's
+/// port for NAT (when it has one), the service's port for the other methods
+/// (0 for fwmark services), as ipvsadm and the kernel force it. Weights
+/// above `i32::MAX` are clamped.
+pub fn dest_spec(
+    key: ServiceKey,
+    addr: IpAddr,
+    port: u16,
+    method: LvsMethod,
+    weight: u32,
+    u_threshold: u32,
+    l_threshold: u32,
+) -> DestSpec {
+    let fwd = fwd_method(method);
+    let port = if matches!(fwd, FwdMethod::Masq) && port != 0 {
+        port
+    } else {
+        key.port()
+    };
+    DestSpec {
+        addr,
+        port,
+        fwd,
+        weight: i32::try_from(weight).unwrap_or(i32::MAX),
+        u_threshold,
+        l_threshold,
+    }
+}
+
+/// The requests turning table `old` into table `new` without touching what
+/// both have in common, as one batch to apply atomically (graceful
+/// reload). Services are matched by key, destinations by address and port
+/// within their service.
+///
+/// Order: destinations gone from kept services are deleted, then services
+/// gone are deleted (with their destinations), then kept services whose
+/// settings changed are edited, new services added, new destinations added
+/// and kept destinations whose settings changed (weight, thresholds,
+/// forwarding method) edited in place. A destination or service present in
+/// both with the same settings yields no request, so its connections and
+/// counters are untouched.
+pub fn diff(old: &[TableService], new: &[TableService]) -> Vec<Request> {
+    let find = |t: &[TableService], key: &ServiceKey| -> Option<usize> {
+        t.iter().position(|s| s.spec.key == *key)
+    };
+    let mut dels = Vec::new();
+    let mut svc_dels = Vec::new();
+    for o in old {
+        match find(new, &o.spec.key) {
+            None => svc_dels.push(Request::DelService(o.spec.key)),
+            Some(i) => {
+                for d in &o.dests {
+                    if !new[i].dests.iter().any(|n| n.key() == d.key()) {
+                        dels.push(Request::DelDest {
+                            service: o.spec.key,
+                            dest: d.key(),
+                        });
+                    }
+                }
             }
         }
     }
+    let mut edits = Vec::new();
+    let mut adds = Vec::new();
+    let mut dest_adds = Vec::new();
+    let mut dest_edits = Vec::new();
+    for n in new {
+        let kept = find(old, &n.spec.key).map(|i| &old[i]);
+        match kept {
+            Some(o) if o.spec != n.spec => edits.push(Request::EditService(n.spec.clone())),
+            Some(_) => {}
+            None => adds.push(Request::AddService(n.spec.clone())),
+        }
+        for d in &n.dests {
+            let before = kept.and_then(|o| o.dests.iter().find(|x| x.key() == d.key()));
+            match before {
+                None => dest_adds.push(Request::AddDest {
+                    service: n.spec.key,
+                    dest: *d,
+                }),
+                Some(b) if b != d => dest_edits.push(Request::EditDest {
+                    service: n.spec.key,
+                    dest: *d,
+                }),
+                Some(_) => {}
+            }
+        }
+    }
+    let mut out = dels;
+    out.extend(svc_dels);
+    out.extend(edits);
+    out.extend(adds);
+    out.extend(dest_adds);
+    out.extend(dest_edits);
     out
 }
 

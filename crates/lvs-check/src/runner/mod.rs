@@ -6,7 +6,8 @@
 //! `bind_port` when given, within `connect_timeout`), and [`run`] performs
 //! one check and returns its [`Outcome`]. [`Driver`] runs the checks of a
 //! virtual server on the [`VsMachine`] schedule and hands out the
-//! resulting [`Action`]s.
+//! resulting [`Action`]s; [`Fleet`] does the same for every virtual server
+//! of a configuration and computes graceful reloads.
 //!
 //! Each check is bounded in time: `connect_timeout` bounds a whole network
 //! check (connect and exchange; keepalived applies it to each step), and
@@ -19,6 +20,7 @@
 //! certificates, chunked transfer decoding for `digest` with
 //! `http_protocol 1.1`.
 
+mod fleet;
 mod net;
 mod script;
 
@@ -33,8 +35,9 @@ use tokio::time::Instant;
 
 use crate::state::{Action, CheckerId, Outcome, RandomSource, VsMachine, misc_outcome};
 
+pub use fleet::{Fleet, Prepared, default_script_user};
 pub use net::{TlsOptions, tls_client_config};
-pub use script::{MiscExit, run_program, spawn_notify};
+pub use script::{MiscExit, run_program, spawn_notify, spawn_notify_bounded};
 
 /// Everything one checker needs to probe, resolved from the configuration.
 #[derive(Debug, Clone)]

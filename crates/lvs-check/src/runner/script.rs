@@ -99,3 +99,23 @@ pub fn spawn_notify(script: &Script, default_user: Option<&ScriptUser>) -> io::R
     });
     Ok(())
 }
+
+/// Starts a notify script like [`spawn_notify`], and kills its process
+/// group if it still runs after `limit` (the caller never waits for it).
+pub fn spawn_notify_bounded(
+    script: &Script,
+    default_user: Option<&ScriptUser>,
+    limit: Duration,
+) -> io::Result<u32> {
+    let mut child = spawn(&script.argv, script.user.as_ref().or(default_user))?;
+    let pid = child.id().unwrap_or(0);
+    tokio::spawn(async move {
+        if tokio::time::timeout(limit, child.wait()).await.is_err() {
+            if let Some(pid) = child.id().and_then(|p| i32::try_from(p).ok()) {
+                let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            let _ = child.kill().await;
+        }
+    });
+    Ok(pid)
+}
