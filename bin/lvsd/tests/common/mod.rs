@@ -5,6 +5,7 @@
 //! (argv0 selects the personality).
 
 pub mod lab;
+pub mod ops;
 
 use std::io::Write;
 use std::os::unix::net::UnixStream;
