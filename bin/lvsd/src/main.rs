@@ -52,6 +52,7 @@
 
 mod args;
 mod dataplane;
+mod ha;
 mod server;
 
 use std::io::IsTerminal;

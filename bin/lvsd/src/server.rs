@@ -191,6 +191,7 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
     tracing::info!("listening on {}", path.display());
 
     let timers = tokio::spawn(timers(shared.clone()));
+    let ha = crate::ha::start(&opts, &shared);
     let mut next_id: u64 = 0;
     loop {
         tokio::select! {
@@ -215,6 +216,7 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
         }
     }
     timers.abort();
+    ha.stop();
     if let Some(d) = dataplane {
         d.stop();
         tracing::info!("XDP programs detached");

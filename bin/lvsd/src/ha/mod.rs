@@ -1,0 +1,113 @@
+//! High availability: the connection sync daemons ([`sync`]) and the VRRP
+//! driver ([`vrrp`]). Both run on their own threads next to the control
+//! socket and the data plane, and work on the one shared
+//! [`lvs_control::Control`] under its lock. See `docs/ha.md`.
+
+pub mod sync;
+pub mod vrrp;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+/// Index and first IPv4 address of interface `name` in this namespace.
+pub fn interface_v4(name: &str) -> Option<(u32, Option<Ipv4Addr>)> {
+    let mut rtnl = lvs_sys::rtnl::Rtnl::open().ok()?;
+    let link = rtnl.links().ok()?.into_iter().find(|l| l.name == name)?;
+    let addr = rtnl
+        .addresses()
+        .ok()?
+        .into_iter()
+        .filter(|a| a.index == link.index)
+        .find_map(|a| match a.addr {
+            IpAddr::V4(v4) => Some(v4),
+            IpAddr::V6(_) => None,
+        });
+    Some((link.index, addr))
+}
+
+/// The MAC address of interface `index`.
+pub fn interface_mac(index: u32) -> Option<[u8; 6]> {
+    let mut rtnl = lvs_sys::rtnl::Rtnl::open().ok()?;
+    let link = rtnl.links().ok()?.into_iter().find(|l| l.index == index)?;
+    link.mac.get(..6)?.try_into().ok()
+}
+
+/// The running HA threads.
+#[derive(Debug)]
+pub struct Ha {
+    sync: Option<sync::SyncDaemons>,
+    vrrp: Option<vrrp::VrrpDriver>,
+}
+
+impl Ha {
+    /// Stops VRRP first (its masters hand over), then the sync daemons.
+    pub fn stop(self) {
+        if let Some(v) = self.vrrp {
+            v.stop();
+        }
+        if let Some(s) = self.sync {
+            s.stop();
+        }
+    }
+}
+
+/// The sync daemon `lvs_sync_daemon` asks for in role `state`; its sync id
+/// defaults to the VRID of its instance (0 without one), as keepalived's.
+pub fn daemon_config(
+    sd: &lvs_config::LvsSyncDaemon,
+    state: lvs_proto::DaemonState,
+    vrid: Option<u8>,
+) -> lvs_proto::DaemonConfig {
+    lvs_proto::DaemonConfig {
+        state,
+        mcast_ifn: sd.interface.clone(),
+        syncid: sd.sync_id.or(vrid).unwrap_or(0),
+        sync_maxlen: sd.maxlen,
+        mcast_group: sd.group,
+        mcast_port: sd.port,
+        mcast_ttl: sd.ttl,
+    }
+}
+
+/// Starts the sync thread, and, when `--config` is a keepalived.conf with
+/// `vrrp_instance` blocks, the VRRP driver. A keepalived.conf's
+/// `lvs_sync_daemon` without an instance starts both sync daemons now;
+/// with one, the VRRP driver starts and stops them on that instance's
+/// transitions.
+pub fn start(opts: &crate::args::Options, shared: &std::sync::Arc<crate::server::Shared>) -> Ha {
+    let config = opts
+        .config
+        .as_ref()
+        .and_then(|p| lvs_config::check_file(p).config);
+    let mut vrrp = None;
+    if let Some(cfg) = &config {
+        if let Some(sd) = cfg
+            .global
+            .lvs_sync_daemon
+            .as_ref()
+            .filter(|s| s.instance.is_none())
+        {
+            let mut control = shared.lock();
+            let now = shared.now();
+            for state in [
+                lvs_proto::DaemonState::Master,
+                lvs_proto::DaemonState::Backup,
+            ] {
+                let req = lvs_proto::Request::StartDaemon(daemon_config(sd, state, None));
+                let resp = control.handle(now, req);
+                tracing::info!("lvs_sync_daemon {state:?} on {}: {resp:?}", sd.interface);
+            }
+        }
+        let socket = opts.socket.clone().unwrap_or_else(lvs_proto::socket_path);
+        let mut status = socket.into_os_string();
+        status.push(".vrrp");
+        vrrp = vrrp::start(cfg, shared.clone(), status.into());
+    }
+    let sync = match sync::start(shared.clone()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::error!("cannot start the sync thread: {e}");
+            None
+        }
+    };
+    Ha { sync, vrrp }
+}

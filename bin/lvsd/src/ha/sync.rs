@@ -1,0 +1,441 @@
+//! The connection sync daemons: what `ipvsadm --start-daemon master|backup`
+//! starts in the kernel (`ip_vs_sync.c`), over `lvs-sync`'s pure rules.
+//!
+//! Contract:
+//! - **Which daemons run** follows the control's daemon list
+//!   (`Request::StartDaemon` / `StopDaemon`, from `ipvsadm` or from a
+//!   keepalived.conf's `lvs_sync_daemon`): one thread, `lvsd-sync`,
+//!   re-reads it after every control request (the generation counter) and
+//!   opens or closes the sockets. A socket that cannot be opened is logged
+//!   and retried every second.
+//! - **Master**: a UDP socket bound to the interface (`SO_BINDTODEVICE`,
+//!   `IP_MULTICAST_IF`, source = the interface's first IPv4 address),
+//!   multicast TTL `--mcast-ttl` (default 1), no loopback, sending to
+//!   `--mcast-group:--mcast-port` (default 224.0.0.81:8848). While it runs,
+//!   the data path's sync-out ring is enabled in the shared `Ipvs`
+//!   (`lvs_core::conn::sync_out`, 4096 slots): `conn_in` offers the
+//!   connections the kernel could send at that packet, and every 5 ms the
+//!   thread drains the ring under the control lock and runs
+//!   `lvs_sync::Master::sync_conn` on each (with the connection's
+//!   controlling template), which applies the kernel's exact rules
+//!   (`sync_threshold` 3 50: the 3rd packet, then every 50th; a change into
+//!   FIN_WAIT/CLOSE/CLOSE_WAIT/TIME_WAIT at once; templates on every packet
+//!   of the connections they control; one-packet connections never) and
+//!   batches entries into version 1 messages of at most `sync_maxlen`
+//!   bytes. Full messages leave at once, a partly filled one 2 s after its
+//!   first entry (`IPVS_SYNC_FLUSH_TIME`), as in the kernel. The
+//!   per-connection "state when last sent" is kept here, keyed by the
+//!   connection's addresses, and forgotten once its announced expiry is a
+//!   minute past.
+//! - **Sync on the first packet** (an extension, off by default, the
+//!   kernel waits for the third): `LVSD_SYNC_FIRST_PACKET=1` in lvsd's
+//!   environment also sends a new connection at its first packet, so a
+//!   backup learns it before the handshake completes (still subject to the
+//!   2 s flush of a partly filled message).
+//! - **Backup**: a UDP socket bound to `group:port` on the interface, joined
+//!   to the group there; each datagram is validated by
+//!   `lvs_sync::backup::process` (size, sync id with 0 = any, version; v0
+//!   and v1) and its entries are applied with `Ipvs::insert_synced` under
+//!   one lock per datagram: **templates first**, then the connections, with
+//!   the timeout the message carries (v1) or the state's (v0).
+//! - **Stop**: `--stop-daemon` closes the socket; a master's queued
+//!   messages are dropped and the ring disabled, as the kernel frees them.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use lvs_core::conn::sync_out::SyncOutFilter;
+use lvs_core::conn::{ConnId, ConnInfo, SyncedConn};
+use lvs_core::{Ipvs, Time};
+use lvs_proto::{DaemonEntry, DaemonState, Request, Response};
+use lvs_sync::master::{Role, sync_maxlen};
+use lvs_sync::{BackupConfig, Master, MasterConfig, SyncConn, SyncMark, SyncPolicy};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::server::Shared;
+
+/// Slots of the data path's sync-out ring.
+const RING: usize = 4096;
+/// How often the master drains the ring (and the backup's receive timeout).
+const TICK: Duration = Duration::from_millis(5);
+/// Retry period of a daemon whose socket could not be opened.
+const RETRY: Duration = Duration::from_secs(1);
+/// Largest datagram received.
+const RX_BUF: usize = 65536;
+
+/// The running sync thread.
+#[derive(Debug)]
+pub struct SyncDaemons {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl SyncDaemons {
+    /// Stops the thread (and closes its sockets).
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if self.thread.join().is_err() {
+            tracing::error!("sync thread panicked");
+        }
+    }
+}
+
+/// Starts the thread that runs whatever sync daemons the control lists.
+pub fn start(shared: Arc<Shared>) -> std::io::Result<SyncDaemons> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let first_packet = std::env::var("LVSD_SYNC_FIRST_PACKET").is_ok_and(|v| v == "1");
+    let thread = std::thread::Builder::new()
+        .name("lvsd-sync".into())
+        .spawn(move || run(&shared, &stop2, first_packet))?;
+    Ok(SyncDaemons { stop, thread })
+}
+
+/// What identifies a connection across slot reuse.
+type MarkKey = (u8, IpAddr, u16, IpAddr, u16, bool);
+
+fn mark_key(i: &ConnInfo) -> MarkKey {
+    (
+        i.protocol,
+        i.caddr,
+        i.cport,
+        i.vaddr,
+        i.vport,
+        i.is_template(),
+    )
+}
+
+struct MasterDaemon {
+    cfg: DaemonEntry,
+    socket: UdpSocket,
+    dst: SocketAddr,
+    master: Master,
+    marks: HashMap<MarkKey, SyncMark>,
+    ids: Vec<ConnId>,
+    last_prune: Duration,
+}
+
+struct BackupDaemon {
+    cfg: DaemonEntry,
+    socket: UdpSocket,
+    buf: Vec<u8>,
+    updates: Vec<SyncedConn>,
+    received: u64,
+    applied: u64,
+}
+
+fn group_of(cfg: &DaemonEntry) -> (Ipv4Addr, u16) {
+    let group = match cfg.mcast_group {
+        Some(IpAddr::V4(g)) => g,
+        _ => Ipv4Addr::new(224, 0, 0, 81),
+    };
+    (group, cfg.mcast_port.unwrap_or(8848))
+}
+
+fn open_master(cfg: &DaemonEntry, first_packet: bool) -> std::io::Result<MasterDaemon> {
+    let (group, port) = group_of(cfg);
+    let (_, addr) = super::interface_v4(&cfg.mcast_ifn)
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such interface"))?;
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    s.bind_device(Some(cfg.mcast_ifn.as_bytes()))?;
+    if let Some(a) = addr {
+        s.set_multicast_if_v4(&a)?;
+        s.bind(&SocketAddr::V4(SocketAddrV4::new(a, 0)).into())?;
+    }
+    s.set_multicast_ttl_v4(u32::from(cfg.mcast_ttl.unwrap_or(1)))?;
+    s.set_multicast_loop_v4(false)?;
+    s.set_nonblocking(true)?;
+    let maxlen = sync_maxlen(Role::Master, false, 1500, cfg.sync_maxlen.map(u32::from));
+    let master = Master::new(MasterConfig {
+        syncid: cfg.syncid,
+        maxlen,
+        policy: SyncPolicy {
+            first_packet,
+            ..SyncPolicy::default()
+        },
+        ..MasterConfig::default()
+    });
+    Ok(MasterDaemon {
+        cfg: cfg.clone(),
+        socket: s.into(),
+        dst: SocketAddr::V4(SocketAddrV4::new(group, port)),
+        master,
+        marks: HashMap::new(),
+        ids: Vec::with_capacity(RING),
+        last_prune: Duration::ZERO,
+    })
+}
+
+fn open_backup(cfg: &DaemonEntry) -> std::io::Result<BackupDaemon> {
+    let (group, port) = group_of(cfg);
+    let (index, addr) = super::interface_v4(&cfg.mcast_ifn)
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such interface"))?;
+    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    s.set_reuse_address(true)?;
+    s.bind_device(Some(cfg.mcast_ifn.as_bytes()))?;
+    s.bind(&SocketAddr::V4(SocketAddrV4::new(group, port)).into())?;
+    match addr {
+        Some(a) => s.join_multicast_v4(&group, &a)?,
+        None => s.join_multicast_v4_n(&group, &socket2::InterfaceIndexOrAddress::Index(index))?,
+    }
+    s.set_read_timeout(Some(TICK))?;
+    Ok(BackupDaemon {
+        cfg: cfg.clone(),
+        socket: s.into(),
+        buf: vec![0; RX_BUF],
+        updates: Vec::new(),
+        received: 0,
+        applied: 0,
+    })
+}
+
+fn since_epoch(t: Time) -> Duration {
+    Duration::from_millis(t.0)
+}
+
+fn sync_conn(i: &ConnInfo, mark: SyncMark) -> SyncConn {
+    SyncConn {
+        protocol: i.protocol,
+        caddr: i.caddr,
+        vaddr: i.vaddr,
+        daddr: i.daddr,
+        cport: i.cport,
+        vport: i.vport,
+        dport: i.dport,
+        fwmark: i.fwmark,
+        flags: i.flags,
+        state: u16::from(i.state),
+        timeout: Duration::from_secs(u64::from(i.timeout)),
+        in_pkts: i.in_pkts,
+        seq: None,
+        pe: None,
+        mark,
+    }
+}
+
+impl MasterDaemon {
+    /// Drain the ring and queue what the kernel's rules send (under the
+    /// control lock, which the caller holds through `ipvs`).
+    fn collect(&mut self, ipvs: &mut Ipvs, now: Duration) {
+        self.ids.clear();
+        ipvs.drain_sync_out(&mut self.ids);
+        for id in &self.ids {
+            let Some(info) = ipvs.conn_info(*id) else {
+                continue;
+            };
+            let key = mark_key(&info);
+            let mut conn = sync_conn(&info, self.marks.get(&key).copied().unwrap_or_default());
+            let control = info.control.and_then(|c| ipvs.conn_info(c));
+            let pkts = info.in_pkts;
+            match control {
+                Some(ct) => {
+                    let ckey = mark_key(&ct);
+                    let mut t = sync_conn(&ct, self.marks.get(&ckey).copied().unwrap_or_default());
+                    self.master.sync_conn(now, &mut conn, pkts, &mut [&mut t]);
+                    self.marks.insert(ckey, t.mark);
+                }
+                None => {
+                    self.master.sync_conn(now, &mut conn, pkts, &mut []);
+                }
+            }
+            if conn.mark != SyncMark::default() {
+                self.marks.insert(key, conn.mark);
+            }
+        }
+        if now.saturating_sub(self.last_prune) > Duration::from_secs(10) {
+            self.last_prune = now;
+            let horizon = now.saturating_sub(Duration::from_secs(60));
+            self.marks.retain(|_, m| m.sync_endtime > horizon);
+        }
+    }
+
+    fn transmit(&mut self, now: Duration) {
+        while let Some(msg) = self.master.poll_transmit(now) {
+            if let Err(e) = self.socket.send_to(&msg, self.dst) {
+                tracing::debug!("sync master: send failed: {e}");
+            }
+        }
+    }
+}
+
+impl BackupDaemon {
+    /// Receive what is waiting (up to the read timeout) and apply it.
+    fn receive(&mut self, shared: &Shared) {
+        for _ in 0..64 {
+            let n = match self.socket.recv_from(&mut self.buf) {
+                Ok((n, _)) => n,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return;
+                }
+                Err(e) => {
+                    tracing::debug!("sync backup: receive failed: {e}");
+                    return;
+                }
+            };
+            self.received += 1;
+            self.apply(shared, n);
+            // Later datagrams without waiting.
+            if self.socket.set_nonblocking(true).is_err() {
+                return;
+            }
+        }
+    }
+
+    fn apply(&mut self, shared: &Shared, n: usize) {
+        let cfg = BackupConfig {
+            syncid: self.cfg.syncid,
+            ..BackupConfig::default()
+        };
+        self.updates.clear();
+        let updates = &mut self.updates;
+        let data = self.buf.get(..n).unwrap_or_default();
+        let res = lvs_sync::backup::process(&cfg, data, |r| match r {
+            Ok(u) => updates.push(SyncedConn {
+                protocol: u.entry.protocol,
+                caddr: u.entry.caddr,
+                cport: u.entry.cport,
+                vaddr: u.entry.vaddr,
+                vport: u.entry.vport,
+                daddr: u.entry.daddr,
+                dport: u.entry.dport,
+                flags: u.flags,
+                state: u8::try_from(u.state).unwrap_or(u8::MAX),
+                timeout: u
+                    .timeout_from_message
+                    .then(|| u32::try_from(u.timeout.as_secs()).unwrap_or(u32::MAX)),
+                fwmark: u.entry.fwmark,
+            }),
+            Err(skip) => tracing::debug!("sync backup: entry skipped: {skip}"),
+        });
+        if let Err(e) = res {
+            tracing::debug!("sync backup: datagram dropped: {e}");
+        }
+        if self.updates.is_empty() {
+            return;
+        }
+        // Templates before the connections they control.
+        self.updates
+            .sort_by_key(|u| u.flags & lvs_sync::flags::TEMPLATE == 0);
+        let mut control = shared.lock();
+        let now = shared.now();
+        for u in &self.updates {
+            if control.ipvs.insert_synced(now, u).is_some() {
+                self.applied += 1;
+            }
+        }
+    }
+}
+
+/// The daemons the control lists now.
+fn listed(shared: &Shared) -> Vec<DaemonEntry> {
+    let mut control = shared.lock();
+    let now = shared.now();
+    match control.handle(now, Request::ListDaemons) {
+        Response::Daemons(d) => d,
+        _ => Vec::new(),
+    }
+}
+
+fn run(shared: &Shared, stop: &AtomicBool, first_packet: bool) {
+    let mut master: Option<MasterDaemon> = None;
+    let mut backup: Option<BackupDaemon> = None;
+    let mut seen_generation = u64::MAX;
+    let mut retry_at: Option<Instant> = None;
+    while !stop.load(Ordering::Relaxed) {
+        let generation = shared.generation();
+        if generation != seen_generation || retry_at.is_some_and(|t| Instant::now() >= t) {
+            seen_generation = generation;
+            retry_at = None;
+            let want = listed(shared);
+            let want_master = want.iter().find(|d| d.state == DaemonState::Master);
+            let want_backup = want.iter().find(|d| d.state == DaemonState::Backup);
+            if master.as_ref().map(|m| &m.cfg) != want_master {
+                if let Some(m) = master.take() {
+                    shared.lock().ipvs.set_sync_out(None, 0);
+                    tracing::info!(
+                        "sync master on {} stopped ({:?})",
+                        m.cfg.mcast_ifn,
+                        m.master.stats()
+                    );
+                }
+                if let Some(cfg) = want_master {
+                    match open_master(cfg, first_packet) {
+                        Ok(m) => {
+                            let filter = SyncOutFilter {
+                                first_packet,
+                                ..SyncOutFilter::default()
+                            };
+                            shared.lock().ipvs.set_sync_out(Some(filter), RING);
+                            tracing::info!(
+                                "sync master on {} (syncid {}) sending to {}",
+                                cfg.mcast_ifn,
+                                cfg.syncid,
+                                m.dst
+                            );
+                            master = Some(m);
+                        }
+                        Err(e) => {
+                            tracing::error!("sync master on {}: {e}", cfg.mcast_ifn);
+                            retry_at = Some(Instant::now() + RETRY);
+                        }
+                    }
+                }
+            }
+            if backup.as_ref().map(|b| &b.cfg) != want_backup {
+                if let Some(b) = backup.take() {
+                    tracing::info!(
+                        "sync backup on {} stopped ({} datagrams, {} entries applied)",
+                        b.cfg.mcast_ifn,
+                        b.received,
+                        b.applied
+                    );
+                }
+                if let Some(cfg) = want_backup {
+                    match open_backup(cfg) {
+                        Ok(b) => {
+                            tracing::info!(
+                                "sync backup on {} (syncid {}) listening",
+                                cfg.mcast_ifn,
+                                cfg.syncid
+                            );
+                            backup = Some(b);
+                        }
+                        Err(e) => {
+                            tracing::error!("sync backup on {}: {e}", cfg.mcast_ifn);
+                            retry_at = Some(Instant::now() + RETRY);
+                        }
+                    }
+                }
+            }
+        }
+        if let Some(m) = master.as_mut() {
+            let now = {
+                let mut control = shared.lock();
+                let now = since_epoch(shared.now());
+                m.collect(&mut control.ipvs, now);
+                now
+            };
+            m.transmit(now);
+        }
+        match backup.as_mut() {
+            Some(b) => {
+                // Waits up to TICK for the first datagram.
+                let _ = b.socket.set_nonblocking(false);
+                b.receive(shared);
+            }
+            None => std::thread::sleep(TICK),
+        }
+    }
+    if master.is_some() {
+        shared.lock().ipvs.set_sync_out(None, 0);
+    }
+}

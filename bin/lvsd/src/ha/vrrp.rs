@@ -1,0 +1,721 @@
+//! The VRRP driver: runs the `vrrp_instance` blocks of the `--config`
+//! keepalived.conf over `lvs-vrrp`'s pure engine.
+//!
+//! Contract:
+//! - **Scope**: IPv4 instances (VRRP v2 and v3); IPv6 instances, AH
+//!   authentication, `track_interface` / `track_script` and `use_vmac` are
+//!   logged as not supported yet and left out (the instance runs without
+//!   them). `vrrp_sync_group` blocks become engine sync groups.
+//! - **Sockets**: one raw IP protocol 112 socket per interface, bound to it
+//!   (`SO_BINDTODEVICE`), joined to 224.0.0.18 (or `vrrp_mcast_group4`),
+//!   multicast TTL 255 and no loopback; unicast peers get TTL 255 too.
+//!   Received packets go whole (IP header included) to
+//!   `Vrrp::handle_ipv4_packet`, which checks the TTL (255 for multicast),
+//!   version, VRID, authentication, interval and address list; rejections
+//!   are logged (`WARN vrrp: NAME: advert rejected: REASON`), so an
+//!   authentication mismatch with a peer shows in the log.
+//! - **Timers**: the thread sleeps in `recv` until the engine's
+//!   `next_deadline` (at most 100 ms), then runs `handle_timeout`; time is
+//!   a monotonic clock since the driver started.
+//! - **Actions**: adverts are built by the engine and sent to the group or
+//!   to each `unicast_peer`; VIPs are added / removed with the `ip` command
+//!   (`ip addr add VIP/PREFIX dev IF [label L]`); gratuitous ARPs (ARP
+//!   requests sender = target = VIP, broadcast) leave on an AF_PACKET
+//!   socket of the VIP's interface; `notify_master|backup|fault` and
+//!   `notify` (`INSTANCE|GROUP NAME STATE PRIORITY` appended) run as
+//!   programs (never through a shell), not waited for.
+//! - **Sync daemon**: `lvs_sync_daemon IF NAME` follows instance NAME: its
+//!   master daemon runs while NAME is MASTER, its backup daemon otherwise
+//!   (without an instance both run from the start; see `ha::start`).
+//! - **Start**: configured VIPs left on the interfaces (by a previous lvsd
+//!   that was killed) are removed first, then the engine starts (BACKUP, or
+//!   MASTER at once for an address owner).
+//! - **Status**: every transition rewrites `SOCKET.vrrp` (next to the
+//!   control socket), one line per instance: `NAME STATE PRIORITY`, and
+//!   logs `vrrp: NAME: entering STATE`.
+//! - **Stop** (SIGTERM): masters send a priority-0 advert and remove their
+//!   VIPs (`Vrrp::shutdown`). A SIGKILLed lvsd leaves its VIPs: the new
+//!   master's gratuitous ARPs move the segment's neighbours over.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use lvs_config::{Config, LvsSyncDaemon, Script, VrrpAuth, VrrpInstance, VrrpNotify};
+use lvs_proto::{DaemonState, Request};
+use lvs_vrrp::{
+    Action, Auth, GarpConfig, GroupConfig, InitialState, InstanceConfig, InstanceId, State,
+    Version, Vrrp, VrrpConfig,
+};
+use socket2::{Domain, Protocol, Socket, Type};
+
+use crate::server::Shared;
+
+/// Default VRRP IPv4 group.
+const GROUP4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+/// Longest sleep between engine checks.
+const MAX_WAIT: Duration = Duration::from_millis(100);
+
+/// A VIP as it is put on an interface.
+#[derive(Debug, Clone)]
+struct Vip {
+    addr: Ipv4Addr,
+    prefix: u8,
+    dev: String,
+    label: Option<String>,
+}
+
+/// What the driver keeps per instance besides the engine.
+#[derive(Debug)]
+struct Inst {
+    name: String,
+    dev: String,
+    vips: Vec<Vip>,
+    notify: VrrpNotify,
+    peers: Vec<Ipv4Addr>,
+}
+
+/// The running VRRP thread.
+#[derive(Debug)]
+pub struct VrrpDriver {
+    stop: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl VrrpDriver {
+    /// Shuts the instances down (priority-0 adverts, VIPs removed) and
+    /// stops the thread.
+    pub fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if self.thread.join().is_err() {
+            tracing::error!("vrrp thread panicked");
+        }
+    }
+}
+
+fn vips_of(inst: &VrrpInstance, dev: &str) -> Vec<Vip> {
+    inst.virtual_ipaddress
+        .iter()
+        .filter_map(|v| match v.addr {
+            IpAddr::V4(a) => Some(Vip {
+                addr: a,
+                prefix: v.prefix_len,
+                dev: v.dev.clone().unwrap_or_else(|| dev.to_owned()),
+                label: v.label.clone(),
+            }),
+            IpAddr::V6(_) => None,
+        })
+        .collect()
+}
+
+fn garp_of(cfg: &Config, inst: &VrrpInstance) -> GarpConfig {
+    let g = &cfg.global.vrrp;
+    let d = GarpConfig::default();
+    let master_delay = inst
+        .garp_master_delay
+        .or(g.garp_master_delay)
+        .unwrap_or(d.master_delay);
+    let master_repeat = inst
+        .garp_master_repeat
+        .or(g.garp_master_repeat)
+        .unwrap_or(d.master_repeat);
+    GarpConfig {
+        master_delay,
+        master_repeat,
+        master_refresh: inst
+            .garp_master_refresh
+            .or(g.garp_master_refresh)
+            .filter(|r| !r.is_zero()),
+        refresh_repeat: inst
+            .garp_master_refresh_repeat
+            .or(g.garp_master_refresh_repeat)
+            .unwrap_or(d.refresh_repeat),
+        lower_prio_repeat: inst
+            .garp_lower_prio_repeat
+            .or(g.garp_lower_prio_repeat)
+            .unwrap_or(master_repeat),
+        lower_prio_delay: inst
+            .garp_lower_prio_delay
+            .or(g.garp_lower_prio_delay)
+            .unwrap_or(master_delay),
+    }
+}
+
+/// Engine configuration and driver bookkeeping from the keepalived.conf.
+fn build(cfg: &Config) -> (VrrpConfig, Vec<Inst>) {
+    let mut vc = VrrpConfig::default();
+    let mut insts = Vec::new();
+    for inst in &cfg.vrrp_instances {
+        let name = &inst.name;
+        let Some(dev) = inst
+            .interface
+            .clone()
+            .or_else(|| cfg.global.default_interface.clone())
+        else {
+            tracing::warn!("vrrp: {name}: no interface, instance left out");
+            continue;
+        };
+        let Some((index, addr)) = super::interface_v4(&dev) else {
+            tracing::warn!("vrrp: {name}: no interface {dev}, instance left out");
+            continue;
+        };
+        let vips = vips_of(inst, &dev);
+        if vips.len() != inst.virtual_ipaddress.len() {
+            tracing::warn!("vrrp: {name}: IPv6 instances are not supported yet, left out");
+            continue;
+        }
+        let src = inst
+            .unicast_src_ip
+            .or(inst.mcast_src_ip)
+            .or(addr.map(IpAddr::V4));
+        let Some(src @ IpAddr::V4(_)) = src else {
+            tracing::warn!("vrrp: {name}: {dev} has no IPv4 address, instance left out");
+            continue;
+        };
+        if !inst.track_interface.is_empty() || !inst.track_script.is_empty() {
+            tracing::warn!("vrrp: {name}: track_interface / track_script not supported yet");
+        }
+        if inst.use_vmac.is_some() {
+            tracing::warn!("vrrp: {name}: use_vmac not supported yet");
+        }
+        let version = match inst.version.or(cfg.global.vrrp.version) {
+            Some(3) => Version::V3,
+            _ => Version::V2,
+        };
+        let mut ic = InstanceConfig::new(
+            name,
+            index,
+            inst.virtual_router_id,
+            src,
+            vips.iter().map(|v| IpAddr::V4(v.addr)).collect(),
+        );
+        ic.version = version;
+        ic.priority = inst.priority;
+        ic.advert_int = inst.advert_int;
+        ic.initial_state = match inst.state {
+            Some(lvs_config::VrrpState::Master) => InitialState::Master,
+            _ => InitialState::Backup,
+        };
+        ic.nopreempt = inst.nopreempt;
+        ic.preempt_delay = inst.preempt_delay.unwrap_or_default();
+        ic.down_timer_adverts = inst.down_timer_adverts.unwrap_or(3);
+        let peers: Vec<Ipv4Addr> = inst
+            .unicast_peer
+            .iter()
+            .filter_map(|p| match p.addr {
+                IpAddr::V4(a) => Some(a),
+                IpAddr::V6(_) => None,
+            })
+            .collect();
+        ic.unicast_peers = peers.iter().map(|p| IpAddr::V4(*p)).collect();
+        ic.auth = match &inst.authentication {
+            Some(VrrpAuth::Pass(p)) if version == Version::V2 => Auth::pass(p.as_bytes()),
+            Some(VrrpAuth::Ah(_)) => {
+                tracing::warn!("vrrp: {name}: AH authentication not supported, none used");
+                Auth::None
+            }
+            _ => Auth::None,
+        };
+        ic.garp = garp_of(cfg, inst);
+        ic.lower_prio_no_advert = inst.lower_prio_no_advert.unwrap_or(false);
+        ic.higher_prio_send_advert = inst.higher_prio_send_advert.unwrap_or(false);
+        ic.skip_check_adv_addr = inst
+            .skip_check_adv_addr
+            .unwrap_or(cfg.global.vrrp.skip_check_adv_addr);
+        vc.instances.push(ic);
+        insts.push(Inst {
+            name: name.clone(),
+            dev,
+            vips,
+            notify: inst.notify.clone(),
+            peers,
+        });
+    }
+    for g in &cfg.vrrp_sync_groups {
+        let members: Vec<String> = g
+            .group
+            .iter()
+            .filter(|m| insts.iter().any(|i| &i.name == *m))
+            .cloned()
+            .collect();
+        if !members.is_empty() {
+            vc.groups.push(GroupConfig {
+                name: g.name.clone(),
+                members,
+            });
+        }
+    }
+    (vc, insts)
+}
+
+/// Starts the driver when the configuration has usable instances.
+pub fn start(cfg: &Config, shared: Arc<Shared>, status: PathBuf) -> Option<VrrpDriver> {
+    if cfg.vrrp_instances.is_empty() {
+        return None;
+    }
+    let (vc, insts) = build(cfg);
+    if insts.is_empty() {
+        return None;
+    }
+    let groups: Vec<(String, VrrpNotify)> = cfg
+        .vrrp_sync_groups
+        .iter()
+        .filter(|g| vc.groups.iter().any(|x| x.name == g.name))
+        .map(|g| (g.name.clone(), g.notify.clone()))
+        .collect();
+    let engine = match Vrrp::new(vc) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!("vrrp: {e}");
+            return None;
+        }
+    };
+    let group4 = cfg.global.vrrp.mcast_group4.unwrap_or(GROUP4);
+    let sync = cfg
+        .global
+        .lvs_sync_daemon
+        .clone()
+        .filter(|s| s.instance.is_some());
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop2 = stop.clone();
+    let mut driver = Driver {
+        engine,
+        insts,
+        groups,
+        sockets: HashMap::new(),
+        group4,
+        shared,
+        sync,
+        status,
+        children: Vec::new(),
+        buf: Vec::with_capacity(1500),
+        epoch: Instant::now(),
+    };
+    let thread = std::thread::Builder::new()
+        .name("lvsd-vrrp".into())
+        .spawn(move || driver.run(&stop2))
+        .ok()?;
+    Some(VrrpDriver { stop, thread })
+}
+
+struct Driver {
+    engine: Vrrp,
+    insts: Vec<Inst>,
+    groups: Vec<(String, VrrpNotify)>,
+    /// Raw socket per interface name.
+    sockets: HashMap<String, UdpSocket>,
+    group4: Ipv4Addr,
+    shared: Arc<Shared>,
+    sync: Option<LvsSyncDaemon>,
+    status: PathBuf,
+    children: Vec<Child>,
+    buf: Vec<u8>,
+    epoch: Instant,
+}
+
+fn open_socket(dev: &str, group: Ipv4Addr) -> std::io::Result<UdpSocket> {
+    let s = Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::from(112)))?;
+    s.bind_device(Some(dev.as_bytes()))?;
+    let (index, addr) = super::interface_v4(dev)
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such interface"))?;
+    match addr {
+        Some(a) => {
+            s.join_multicast_v4(&group, &a)?;
+            s.set_multicast_if_v4(&a)?;
+        }
+        None => s.join_multicast_v4_n(&group, &socket2::InterfaceIndexOrAddress::Index(index))?,
+    }
+    s.set_multicast_ttl_v4(255)?;
+    s.set_ttl_v4(255)?;
+    s.set_multicast_loop_v4(false)?;
+    s.set_nonblocking(true)?;
+    Ok(s.into())
+}
+
+fn state_name(s: State) -> &'static str {
+    match s {
+        State::Init => "INIT",
+        State::Backup => "BACKUP",
+        State::Master => "MASTER",
+        State::Fault => "FAULT",
+    }
+}
+
+fn ip(args: &[&str]) -> bool {
+    match Command::new("ip")
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+    {
+        Ok(s) => s.success(),
+        Err(e) => {
+            tracing::warn!("vrrp: cannot run ip: {e}");
+            false
+        }
+    }
+}
+
+fn vip_args<'a>(op: &'a str, v: &'a Vip, cidr: &'a str) -> Vec<&'a str> {
+    let mut a = vec!["addr", op, cidr, "dev", v.dev.as_str()];
+    if op == "add"
+        && let Some(l) = &v.label
+    {
+        a.extend(["label", l.as_str()]);
+    }
+    a
+}
+
+/// A gratuitous ARP request for `ip` from `mac`.
+fn garp_frame(mac: [u8; 6], ip: Ipv4Addr) -> [u8; 42] {
+    let mut f = [0u8; 42];
+    f[..6].copy_from_slice(&[0xff; 6]);
+    f[6..12].copy_from_slice(&mac);
+    f[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
+    f[14..16].copy_from_slice(&1u16.to_be_bytes()); // Ethernet
+    f[16..18].copy_from_slice(&0x0800u16.to_be_bytes()); // IPv4
+    f[18] = 6;
+    f[19] = 4;
+    f[20..22].copy_from_slice(&1u16.to_be_bytes()); // request
+    f[22..28].copy_from_slice(&mac);
+    f[28..32].copy_from_slice(&ip.octets());
+    // Target hardware address zero (RFC 5227 announcement).
+    f[38..42].copy_from_slice(&ip.octets());
+    f
+}
+
+impl Driver {
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    fn run(&mut self, stop: &AtomicBool) {
+        // A killed predecessor may have left our VIPs behind.
+        for inst in &self.insts {
+            for v in &inst.vips {
+                let cidr = format!("{}/{}", v.addr, v.prefix);
+                if ip(&vip_args("del", v, &cidr)) {
+                    tracing::info!("vrrp: {}: removed stale VIP {cidr}", inst.name);
+                }
+            }
+        }
+        let devs: Vec<String> = self.insts.iter().map(|i| i.dev.clone()).collect();
+        for dev in devs {
+            if self.sockets.contains_key(&dev) {
+                continue;
+            }
+            match open_socket(&dev, self.group4) {
+                Ok(s) => {
+                    self.sockets.insert(dev, s);
+                }
+                Err(e) => tracing::error!("vrrp: raw socket on {dev}: {e}"),
+            }
+        }
+        let now = self.now();
+        let actions = self.engine.start(now).to_vec();
+        self.apply(&actions);
+        self.write_status();
+        let mut rx = vec![0u8; 65536];
+        while !stop.load(Ordering::Relaxed) {
+            let mut got = false;
+            let devs: Vec<String> = self.sockets.keys().cloned().collect();
+            for dev in devs {
+                let Some(index) = self.engine_iface(&dev) else {
+                    continue;
+                };
+                while let Some(sock) = self.sockets.get(&dev) {
+                    match sock.recv_from(&mut rx) {
+                        Ok((n, _)) => {
+                            got = true;
+                            let now = self.now();
+                            let pkt = rx.get(..n).unwrap_or_default();
+                            let actions = self.engine.handle_ipv4_packet(now, index, pkt).to_vec();
+                            self.apply(&actions);
+                        }
+                        Err(_) => break,
+                    }
+                }
+            }
+            let now = self.now();
+            if self.engine.next_deadline().is_some_and(|d| d <= now) {
+                let actions = self.engine.handle_timeout(now).to_vec();
+                self.apply(&actions);
+            }
+            self.reap();
+            if !got {
+                let wait = self
+                    .engine
+                    .next_deadline()
+                    .map_or(MAX_WAIT, |d| d.saturating_sub(self.now()))
+                    .clamp(Duration::from_millis(1), Duration::from_millis(5));
+                std::thread::sleep(wait.min(MAX_WAIT));
+            }
+        }
+        let now = self.now();
+        let actions = self.engine.shutdown(now).to_vec();
+        self.apply(&actions);
+        let _ = std::fs::remove_file(&self.status);
+    }
+
+    fn engine_iface(&self, dev: &str) -> Option<u32> {
+        let i = self.insts.iter().position(|i| i.dev == dev)?;
+        Some(self.engine.config(InstanceId(i)).iface)
+    }
+
+    fn apply(&mut self, actions: &[Action]) {
+        let mut changed = false;
+        for a in actions {
+            match *a {
+                Action::SendAdvert { instance, priority } => self.send_advert(instance, priority),
+                Action::AddVips { instance } => self.vips(instance, "add"),
+                Action::RemoveVips { instance } => self.vips(instance, "del"),
+                Action::SendGratuitous { instance, repeat } => self.garp(instance, repeat),
+                Action::Notify {
+                    instance,
+                    state,
+                    priority,
+                } => {
+                    changed = true;
+                    self.notify(instance, state, priority);
+                }
+                Action::NotifyStop { instance } => {
+                    let Some(inst) = self.insts.get(instance.0) else {
+                        continue;
+                    };
+                    tracing::info!("vrrp: {}: stopped", inst.name);
+                    if let Some(s) = inst.notify.stop.clone() {
+                        self.spawn(&s, &[]);
+                    }
+                }
+                Action::GroupNotify { group, state } => {
+                    let Some((name, notify)) = self.groups.get(group.0).cloned() else {
+                        continue;
+                    };
+                    tracing::info!("vrrp: group {name}: entering {}", state_name(state));
+                    self.run_notify(&notify, "GROUP", &name, state, 0);
+                }
+                Action::PriorityChanged { instance, priority } => {
+                    if let Some(inst) = self.insts.get(instance.0) {
+                        tracing::info!("vrrp: {}: priority now {priority}", inst.name);
+                    }
+                    changed = true;
+                }
+                Action::Rejected { instance, reason } => {
+                    let name = instance
+                        .and_then(|i| self.insts.get(i.0))
+                        .map_or("-", |i| i.name.as_str());
+                    tracing::warn!("vrrp: {name}: advert rejected: {reason}");
+                }
+                Action::OwnerConflict { instance } => {
+                    if let Some(inst) = self.insts.get(instance.0) {
+                        tracing::error!(
+                            "vrrp: {}: another router also owns the addresses (priority 255); ours lowered to 254",
+                            inst.name
+                        );
+                    }
+                }
+            }
+        }
+        if changed {
+            self.write_status();
+        }
+    }
+
+    fn send_advert(&mut self, id: InstanceId, priority: u8) {
+        let Some(inst) = self.insts.get(id.0) else {
+            return;
+        };
+        let Some(sock) = self.sockets.get(&inst.dev) else {
+            return;
+        };
+        let dsts: Vec<Ipv4Addr> = if inst.peers.is_empty() {
+            vec![self.group4]
+        } else {
+            inst.peers.clone()
+        };
+        for dst in dsts {
+            self.buf.clear();
+            if let Err(e) = self
+                .engine
+                .build_advert(id, priority, IpAddr::V4(dst), &mut self.buf)
+            {
+                tracing::warn!("vrrp: {}: cannot build advert: {e}", inst.name);
+                return;
+            }
+            if let Err(e) = sock.send_to(&self.buf, SocketAddr::V4(SocketAddrV4::new(dst, 0))) {
+                tracing::debug!("vrrp: {}: send to {dst}: {e}", inst.name);
+            }
+        }
+    }
+
+    fn vips(&mut self, id: InstanceId, op: &str) {
+        let Some(inst) = self.insts.get(id.0) else {
+            return;
+        };
+        for v in &inst.vips {
+            let cidr = format!("{}/{}", v.addr, v.prefix);
+            if !ip(&vip_args(op, v, &cidr)) && op == "add" {
+                tracing::warn!(
+                    "vrrp: {}: ip addr add {cidr} dev {} failed",
+                    inst.name,
+                    v.dev
+                );
+            }
+        }
+        tracing::info!(
+            "vrrp: {}: {} {} VIP(s)",
+            inst.name,
+            if op == "add" { "added" } else { "removed" },
+            inst.vips.len()
+        );
+    }
+
+    fn garp(&mut self, id: InstanceId, repeat: u32) {
+        let Some(inst) = self.insts.get(id.0) else {
+            return;
+        };
+        for v in &inst.vips {
+            let Some((index, _)) = super::interface_v4(&v.dev) else {
+                continue;
+            };
+            let Some(mac) = super::interface_mac(index) else {
+                continue;
+            };
+            let mut sock = match lvs_io::PacketSocket::bind(index) {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::warn!("vrrp: {}: gratuitous ARP socket: {e}", inst.name);
+                    return;
+                }
+            };
+            let frame = garp_frame(mac, v.addr);
+            for _ in 0..repeat {
+                use lvs_io::PacketIo;
+                if let Err(e) = sock.send_batch(&[&frame]) {
+                    tracing::debug!("vrrp: {}: gratuitous ARP: {e}", inst.name);
+                }
+            }
+        }
+    }
+
+    fn notify(&mut self, id: InstanceId, state: State, priority: u8) {
+        let Some(inst) = self.insts.get(id.0) else {
+            return;
+        };
+        let name = inst.name.clone();
+        let notify = inst.notify.clone();
+        tracing::info!(
+            "vrrp: {name}: entering {} (priority {priority})",
+            state_name(state)
+        );
+        self.run_notify(&notify, "INSTANCE", &name, state, priority);
+        self.follow_sync(&name, state);
+    }
+
+    fn run_notify(&mut self, n: &VrrpNotify, kind: &str, name: &str, state: State, prio: u8) {
+        let script = match state {
+            State::Master => n.master.clone(),
+            State::Backup => n.backup.clone(),
+            State::Fault => n.fault.clone(),
+            State::Init => None,
+        };
+        if let Some(s) = script {
+            self.spawn(&s, &[]);
+        }
+        if let Some(s) = n.any.clone() {
+            let p = prio.to_string();
+            self.spawn(&s, &[kind, name, state_name(state), &p]);
+        }
+    }
+
+    fn spawn(&mut self, s: &Script, extra: &[&str]) {
+        let Some((prog, args)) = s.argv.split_first() else {
+            return;
+        };
+        match Command::new(prog)
+            .args(args)
+            .args(extra)
+            .stdin(Stdio::null())
+            .spawn()
+        {
+            Ok(c) => self.children.push(c),
+            Err(e) => tracing::warn!("vrrp: cannot run {}: {e}", s.command),
+        }
+    }
+
+    fn reap(&mut self) {
+        self.children
+            .retain_mut(|c| !matches!(c.try_wait(), Ok(Some(_)) | Err(_)));
+    }
+
+    /// `lvs_sync_daemon IF NAME`: master daemon while NAME is MASTER.
+    fn follow_sync(&mut self, name: &str, state: State) {
+        let Some(sd) = &self.sync else {
+            return;
+        };
+        if sd.instance.as_deref() != Some(name) {
+            return;
+        }
+        let vrid = self
+            .insts
+            .iter()
+            .position(|i| i.name == name)
+            .map(|i| self.engine.config(InstanceId(i)).vrid);
+        let (run, stop) = if state == State::Master {
+            (DaemonState::Master, DaemonState::Backup)
+        } else {
+            (DaemonState::Backup, DaemonState::Master)
+        };
+        let cfg = super::daemon_config(sd, run, vrid);
+        let mut control = self.shared.lock();
+        let now = self.shared.now();
+        let _ = control.handle(now, Request::StopDaemon(stop));
+        let _ = control.handle(now, Request::StartDaemon(cfg));
+        tracing::info!("vrrp: {name}: sync daemon now {run:?}");
+    }
+
+    fn write_status(&self) {
+        let mut text = String::new();
+        for (i, inst) in self.insts.iter().enumerate() {
+            let id = InstanceId(i);
+            text.push_str(&format!(
+                "{} {} {}\n",
+                inst.name,
+                state_name(self.engine.state(id)),
+                self.engine.priority(id)
+            ));
+        }
+        let tmp = self.status.with_extension("vrrp.tmp");
+        if std::fs::write(&tmp, text).is_ok() {
+            let _ = std::fs::rename(&tmp, &self.status);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn garp_is_an_arp_announcement() {
+        let mac = [2, 0, 0, 0, 0, 7];
+        let f = garp_frame(mac, Ipv4Addr::new(10, 0, 0, 100));
+        // Broadcast, from us, ARP.
+        assert_eq!(f[..6], [0xff; 6]);
+        assert_eq!(f[6..12], mac);
+        assert_eq!(f[12..14], [0x08, 0x06]);
+        // Ethernet/IPv4, 6/4, request.
+        assert_eq!(f[14..22], [0, 1, 8, 0, 6, 4, 0, 1]);
+        // Sender = target = the VIP; target MAC zero.
+        assert_eq!(f[22..28], mac);
+        assert_eq!(f[28..32], [10, 0, 0, 100]);
+        assert_eq!(f[32..38], [0; 6]);
+        assert_eq!(f[38..42], [10, 0, 0, 100]);
+    }
+}
