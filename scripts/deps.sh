@@ -7,9 +7,10 @@
 #   g++            libFuzzer (fuzz/smoke.sh); python3 seeds the fuzz corpus
 #   curl           the client of scripts/demo
 #   iproute2       `ip netns` / `ip link` for the privileged lvs-io and lvs-sys tests
+#   nftables       `nft`: lvsd --io afpacket keeps the kernel off its frames (netdev ingress)
 set -euo pipefail
 
-pkgs=(clang llvm libbpf-dev linux-libc-dev iproute2 gcc g++ pkg-config python3 curl)
+pkgs=(clang llvm libbpf-dev linux-libc-dev iproute2 gcc g++ pkg-config python3 curl nftables)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

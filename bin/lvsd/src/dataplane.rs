@@ -13,9 +13,14 @@
 //!   is loaded and attached (native mode, the kernel falls back as it
 //!   decides) and an AF_XDP socket is bound on queue 0 (copy mode) and put
 //!   in the program's socket map. `--io afpacket` binds an AF_PACKET socket
-//!   instead (no steering: every frame is seen, and frames that are not
-//!   IPVS business are dropped by the worker after the kernel got its own
-//!   copy).
+//!   instead: it sees a copy of every frame, so the worker applies the
+//!   steering rule itself ([`lvs_io::classify`], checked against the XDP
+//!   program) and ignores the rest, and the kernel's copy of what lvsd
+//!   handles is dropped at the `netdev` ingress hook by an nftables table
+//!   of lvsd's (`netdev lvsd`, see `dataplane/kfilter.rs`: created at start
+//!   replacing a stale one, kept equal to the steering set, deleted on
+//!   exit; needs `nft`). ICMP errors quoting our packets reach both. Frames
+//!   sent on the interface (ours included) are never read back as input.
 //! - **Steering** follows the configuration: every `proto VIP:port`
 //!   service (and its VIP, for fragments), every NAT/FULLNAT destination
 //!   as a reply source `proto RIP:rport`. Fwmark services have no address
@@ -41,17 +46,25 @@
 //!   then: its packet is counted twice in the statistics); when the pool is
 //!   full or the time is up it is dropped (counted). The director's own
 //!   addresses stay configured in the kernel, which keeps answering ARP.
+//! - **Local real servers** (`dataplane/local.rs`): when the configuration
+//!   changes, destinations whose address is the director's own (or
+//!   loopback) get the LOCALNODE method (`Local` in the listing), as the
+//!   kernel does when they are added or edited.
 //! - **Verdicts**: `Forward` / `Reply` are transmitted on the egress
 //!   interface's socket (in place when it is the receiving one, else
-//!   copied to a per-batch buffer and sent after the batch); `Local` and
-//!   `Drop` are dropped (the steering program only sends IPVS business to
-//!   the engine).
-//! - **Checksums on veth**: a veth sender leaves TCP/UDP checksums partial
-//!   (`CHECKSUM_PARTIAL`: only the pseudo-header sum is in the field), and
-//!   AF_XDP sees the bytes as they are. Frames received on a veth interface
-//!   therefore get their TCP / UDP (IPv4, unfragmented; UDP with a non-zero
-//!   checksum) checksum recomputed before processing: one pass over the
-//!   segment. Other interfaces are left alone.
+//!   copied to a per-batch buffer and sent after the batch). `Local`: an
+//!   unfragmented IP packet the kernel did not get is written, with its MAC
+//!   header readdressed, to lvsd's TAP device `lvsd-local`, where the
+//!   kernel receives it as from a wire (local real servers, packets to the
+//!   VIP that create no connection: the kernel's stack answers them as
+//!   kernel IPVS lets it); fragments are dropped (no reassembly yet).
+//!   `Drop` is dropped.
+//! - **Checksums on veth** (`dataplane/checksum.rs`): a veth sender leaves
+//!   TCP/UDP checksums partial (`CHECKSUM_PARTIAL`), and AF_XDP / AF_PACKET
+//!   see the bytes as they are. Frames received on a veth interface get
+//!   their TCP / UDP checksum recomputed before processing (IPv4 and IPv6,
+//!   unfragmented; IPv4 UDP with a zero checksum left alone): one pass over
+//!   the segment. Other interfaces are left alone.
 //! - **Shutdown**: [`Dataplane::stop`] stops the worker, which drops its
 //!   sockets and steering programs: the XDP programs are detached.
 //!
@@ -71,13 +84,22 @@ use std::time::{Duration, Instant};
 
 use lvs_core::{FwdMethod, Ipvs, ServiceKey};
 use lvs_datapath::{Config, Datapath, DropReason, Frame, Interface, Neighbour, Route, Verdict};
+use lvs_io::classify::{Steered, classify};
 use lvs_io::{Action, IoError, PacketIo, PacketSocket, SteerKey, Steering, XskConfig, XskSocket};
 use lvs_sys::rtnl::Rtnl;
-use lvs_wire::parse::{self, L3, Transport};
-use lvs_wire::{MacAddr, TcpSegment, UdpDatagram};
+use lvs_wire::MacAddr;
+use lvs_wire::parse::{self, L3};
 
 use crate::args::IoKind;
+
+mod checksum;
+mod kfilter;
+mod local;
+
 use crate::server::Shared;
+use checksum::complete_l4_checksum;
+use kfilter::KernelFilter;
+use local::LocalPath;
 
 /// Frames received per batch.
 const BATCH: usize = 64;
@@ -112,6 +134,9 @@ pub enum DataplaneError {
         /// The error.
         source: IoError,
     },
+    /// The kernel-side filter of `--io afpacket` could not be installed.
+    #[error("kernel filter: {0}")]
+    Filter(#[from] kfilter::FilterError),
     /// The worker thread could not be started or died during set-up.
     #[error("worker: {0}")]
     Worker(String),
@@ -248,6 +273,11 @@ struct ShellCounters {
     held: u64,
     hold_expired: u64,
     no_port: u64,
+    /// `Local` verdicts on fragments (not reassembled yet) or on frames the
+    /// kernel already has (AF_PACKET copies it saw too): not reinjected.
+    local_not_reinjected: u64,
+    /// AF_PACKET frames that are not IPVS business (the kernel's).
+    not_steered: u64,
 }
 
 /// A received frame waiting for its next hop's MAC.
@@ -257,6 +287,8 @@ struct Held {
     /// When it was held; `None`: the slot is free.
     since: Option<Instant>,
     veth: bool,
+    /// The kernel did not get this frame: a `Local` verdict reinjects it.
+    reinject: bool,
 }
 
 /// A frame waiting to leave by another interface than the one it came in.
@@ -278,6 +310,10 @@ struct Worker {
     generation: u64,
     counters: ShellCounters,
     held: Vec<Held>,
+    /// `--io afpacket`: the nftables table keeping the kernel off our frames.
+    kfilter: Option<KernelFilter>,
+    /// Local delivery (`None` when the TAP could not be created).
+    local: Option<LocalPath>,
 }
 
 fn io_err(ifname: &str) -> impl FnOnce(IoError) -> DataplaneError + '_ {
@@ -344,6 +380,21 @@ impl Worker {
                 steer,
             });
         }
+        let kfilter = match opts.io {
+            IoKind::AfPacket => {
+                let ifs: Vec<(String, u32)> =
+                    ports.iter().map(|p| (p.name.clone(), p.ifindex)).collect();
+                Some(KernelFilter::install(&ifs)?)
+            }
+            IoKind::Xdp => None,
+        };
+        let local = match LocalPath::open() {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::warn!("no local delivery (director-local real servers): {e}");
+                None
+            }
+        };
         let config = machine_config(&mut rtnl, &links, &ports)?;
         tracing::info!(
             interfaces = ?ports.iter().map(|p| &p.name).collect::<Vec<_>>(),
@@ -365,8 +416,11 @@ impl Worker {
                     frame: Frame::default(),
                     since: None,
                     veth: false,
+                    reinject: false,
                 })
                 .collect(),
+            kfilter,
+            local,
         };
         w.sync_steering();
         Ok(w)
@@ -380,9 +434,19 @@ impl Worker {
         }
         self.generation = generation;
         let want = {
-            let control = self.shared.lock();
+            let mut control = self.shared.lock();
+            let marked = local::mark_local_dests(&mut control.ipvs, &self.dp.config().local_addrs);
+            if marked > 0 {
+                tracing::info!(destinations = marked, "local real servers (LOCALNODE)");
+            }
             steering_keys(&control.ipvs)
         };
+        if let Some(f) = self.kfilter.as_mut()
+            && want != self.steered
+            && let Err(e) = f.sync(&want)
+        {
+            tracing::error!("kernel filter update: {e}");
+        }
         // Nothing steers without a map (AF_PACKET sees every frame).
         let mut resolve: Vec<IpAddr> = Vec::new();
         for port in &mut self.ports {
@@ -539,6 +603,10 @@ impl Worker {
             held = self.counters.held,
             hold_expired = self.counters.hold_expired,
             no_port = self.counters.no_port,
+            not_steered = self.counters.not_steered,
+            local_delivered = self.local.as_ref().map_or(0, |l| l.delivered),
+            local_failed = self.local.as_ref().map_or(0, |l| l.failed),
+            local_not_reinjected = self.counters.local_not_reinjected,
             "data plane stopped"
         );
         // Dropping the ports (by the caller dropping `self`) detaches the programs.
@@ -559,7 +627,13 @@ impl Worker {
             if h.veth {
                 complete_l4_checksum(frame);
             }
-            match self.dp.process(now, frame) {
+            let verdict = self.dp.process(now, frame);
+            if verdict == Verdict::Local {
+                h.since = None;
+                local_verdict(frame, h.reinject, &mut self.local, &mut self.counters);
+                continue;
+            }
+            match verdict {
                 Verdict::Forward { ifindex, .. } | Verdict::Reply { ifindex, .. } => {
                     h.since = None;
                     match self.ports.iter_mut().find(|q| q.ifindex == ifindex) {
@@ -607,10 +681,27 @@ impl Worker {
             std::mem::swap(&mut control.ipvs, self.dp.ipvs_mut());
             let port = &mut self.ports[i];
             let (ifindex, veth) = (port.ifindex, port.veth);
+            // AF_PACKET sees every frame: the steering rule is applied here.
+            let copy_only = matches!(port.io, Io::Packet(_));
             let dp = &mut self.dp;
             let counters = &mut self.counters;
             let held = &mut self.held;
+            let steered = &self.steered;
+            let local = &mut self.local;
             let result = port.io.recv_batch(BATCH, |buf, len| {
+                // Whether the kernel did not get the frame (XDP redirected
+                // it, or the nftables filter dropped the kernel's copy).
+                let mut reinject = true;
+                if copy_only {
+                    match classify(&buf[..len], |k| steered.contains(k)) {
+                        None => {
+                            counters.not_steered += 1;
+                            return Action::Drop;
+                        }
+                        Some(Steered::IcmpError) => reinject = false,
+                        Some(Steered::Inbound) => {}
+                    }
+                }
                 if frame.load(&buf[..len]).is_err() {
                     return Action::Drop;
                 }
@@ -641,11 +732,16 @@ impl Worker {
                         {
                             h.since = Some(Instant::now());
                             h.veth = veth;
+                            h.reinject = reinject;
                             counters.held += 1;
                         }
                         Action::Drop
                     }
-                    Verdict::Local | Verdict::Drop(_) => Action::Drop,
+                    Verdict::Local => {
+                        local_verdict(frame, reinject, local, counters);
+                        Action::Drop
+                    }
+                    Verdict::Drop(_) => Action::Drop,
                 }
             });
             std::mem::swap(&mut control.ipvs, self.dp.ipvs_mut());
@@ -667,6 +763,28 @@ impl Worker {
             }
         }
         (received, missed)
+    }
+}
+
+/// A `Local` verdict: hands an unfragmented IP packet the kernel did not
+/// get to the local stack (see [`local`]).
+fn local_verdict(
+    frame: &Frame,
+    reinject: bool,
+    local: &mut Option<LocalPath>,
+    counters: &mut ShellCounters,
+) {
+    let data = frame.data();
+    let target = match parse::parse_frame(data) {
+        Ok(sum) => match sum.l3 {
+            L3::Ip(ip) if ip.fragment.is_none() && reinject => Some(sum.l3_offset),
+            _ => None,
+        },
+        Err(_) => None,
+    };
+    match (target, local.as_mut()) {
+        (Some(l3), Some(path)) => path.deliver(data, l3),
+        _ => counters.local_not_reinjected += 1,
     }
 }
 
@@ -706,41 +824,6 @@ fn prefix_contains(prefix: &IpAddr, len: u8, addr: &IpAddr) -> bool {
             u128::from(*p) & mask == u128::from(*a) & mask
         }
         _ => false,
-    }
-}
-
-/// Recomputes the TCP / UDP checksum of an unfragmented IPv4 packet (see
-/// the module docs: veth senders leave it partial).
-fn complete_l4_checksum(frame: &mut Frame) {
-    let Ok(sum) = parse::parse_frame(frame.data()) else {
-        return;
-    };
-    let L3::Ip(ip) = sum.l3 else { return };
-    let (IpAddr::V4(src), IpAddr::V4(dst)) = (ip.src, ip.dst) else {
-        return;
-    };
-    if ip.fragment.is_some() {
-        return;
-    }
-    let start = sum.l3_offset + ip.l4_offset;
-    let end = sum.l3_offset + ip.len;
-    let Some(l4) = frame.data_mut().get_mut(start..end) else {
-        return;
-    };
-    match ip.transport {
-        Transport::Tcp { .. } => {
-            if let Ok(mut seg) = TcpSegment::new_checked(l4) {
-                seg.fill_checksum_v4(src, dst);
-            }
-        }
-        Transport::Udp { .. } => {
-            if let Ok(mut d) = UdpDatagram::new_checked(l4)
-                && d.has_checksum()
-            {
-                d.fill_checksum_v4(src, dst);
-            }
-        }
-        _ => {}
     }
 }
 
@@ -921,35 +1004,5 @@ mod tests {
         .into_iter()
         .collect();
         assert_eq!(keys, want);
-    }
-
-    #[test]
-    fn partial_checksum_is_completed() {
-        // A TCP SYN 10.0.0.1:1234 -> 10.0.0.2:80 whose checksum field holds
-        // garbage, as a veth sender leaves it.
-        let mut f = vec![0u8; 14 + 20 + 20];
-        f[12] = 0x08;
-        f[14] = 0x45;
-        f[16..18].copy_from_slice(&40u16.to_be_bytes());
-        f[22] = 64;
-        f[23] = 6;
-        f[26..30].copy_from_slice(&[10, 0, 0, 1]);
-        f[30..34].copy_from_slice(&[10, 0, 0, 2]);
-        let ip_sum = lvs_wire::checksum::checksum(&f[14..34]);
-        f[24..26].copy_from_slice(&ip_sum.to_be_bytes());
-        f[34..36].copy_from_slice(&1234u16.to_be_bytes());
-        f[36..38].copy_from_slice(&80u16.to_be_bytes());
-        f[46] = 0x50;
-        f[47] = 0x02;
-        f[50..52].copy_from_slice(&[0xde, 0xad]);
-        let mut frame = Frame::from_bytes(&f);
-        complete_l4_checksum(&mut frame);
-        let data = frame.data();
-        // Verified by the RFC 1071 rule: pseudo header + segment sums to 0xffff.
-        let mut pseudo = Vec::new();
-        pseudo.extend_from_slice(&data[26..34]);
-        pseudo.extend_from_slice(&[0, 6, 0, 20]);
-        pseudo.extend_from_slice(&data[34..54]);
-        assert_eq!(lvs_wire::checksum::checksum(&pseudo), 0);
     }
 }

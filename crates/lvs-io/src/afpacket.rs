@@ -5,7 +5,12 @@
 //! frame, so a daemon using this backend must keep the kernel from answering service traffic
 //! itself. One receive buffer of [`MAX_FRAME`] bytes is allocated at bind time: no allocation
 //! per packet. This is the plain `recv`/`send` variant (one system call per frame); a
-//! TPACKET_V3 ring would cut that cost and is left for later. Our own transmissions are not looped back (`PACKET_IGNORE_OUTGOING`).
+//! TPACKET_V3 ring would cut that cost and is left for later.
+//!
+//! Our own transmissions are never read back as input: the socket asks the kernel not to loop
+//! outgoing frames to it (`PACKET_IGNORE_OUTGOING`, Linux 4.20+; its absence is tolerated), and
+//! every received frame whose `sll_pkttype` is `PACKET_OUTGOING` (sent by anyone on the bound
+//! interface) is skipped anyway, before the callback sees it.
 #![allow(unsafe_code)]
 
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -17,6 +22,8 @@ use crate::{Action, IoError, PacketIo};
 pub const MAX_FRAME: usize = 2048;
 
 const PACKET_IGNORE_OUTGOING: i32 = 23;
+/// `sll_pkttype` of a frame leaving the interface.
+const PACKET_OUTGOING: u8 = 4;
 
 /// An AF_PACKET socket bound to one interface.
 #[derive(Debug)]
@@ -35,13 +42,14 @@ impl PacketSocket {
             i32::from(proto),
         )?;
         let one: i32 = 1;
-        sys::setsockopt(
+        // Older kernels lack the option: the pkttype check in `recv_one` covers them.
+        let _ = sys::setsockopt(
             fd.as_raw_fd(),
             libc::SOL_PACKET,
             PACKET_IGNORE_OUTGOING,
             &one,
             "PACKET_IGNORE_OUTGOING",
-        )?;
+        );
         let sll = libc::sockaddr_ll {
             sll_family: libc::AF_PACKET as u16,
             sll_protocol: proto,
@@ -58,14 +66,28 @@ impl PacketSocket {
         })
     }
 
-    fn recv_one(&mut self) -> Result<Option<usize>, IoError> {
-        // SAFETY: buf is a live, writable buffer of buf.len() bytes for the call.
+    /// Receives one frame: `Some((len, outgoing))`, `None` when nothing is pending.
+    fn recv_one(&mut self) -> Result<Option<(usize, bool)>, IoError> {
+        let mut from = libc::sockaddr_ll {
+            sll_family: 0,
+            sll_protocol: 0,
+            sll_ifindex: 0,
+            sll_hatype: 0,
+            sll_pkttype: 0,
+            sll_halen: 0,
+            sll_addr: [0; 8],
+        };
+        let mut from_len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        // SAFETY: buf is a live, writable buffer of buf.len() bytes for the call; from is a
+        // live, writable sockaddr_ll whose size is in from_len.
         let n = unsafe {
-            libc::recv(
+            libc::recvfrom(
                 self.fd.as_raw_fd(),
                 self.buf.as_mut_ptr().cast(),
                 self.buf.len(),
                 libc::MSG_DONTWAIT | libc::MSG_TRUNC,
+                (&mut from as *mut libc::sockaddr_ll).cast(),
+                &mut from_len,
             )
         };
         if n < 0 {
@@ -75,7 +97,7 @@ impl PacketSocket {
                 _ => Err(IoError::Sys("recv(AF_PACKET)", e)),
             };
         }
-        Ok(Some(n as usize))
+        Ok(Some((n as usize, from.sll_pkttype == PACKET_OUTGOING)))
     }
 
     fn send_one(fd: RawFd, frame: &[u8]) -> Result<bool, IoError> {
@@ -106,8 +128,16 @@ impl PacketIo for PacketSocket {
         F: FnMut(&mut [u8], usize) -> Action,
     {
         let mut n = 0;
-        while n < max {
-            let Some(len) = self.recv_one()? else { break };
+        // Skipped (outgoing) frames count towards a bound too, so one call stays short.
+        let mut seen = 0;
+        while n < max && seen < 2 * max {
+            seen += 1;
+            let Some((len, outgoing)) = self.recv_one()? else {
+                break;
+            };
+            if outgoing {
+                continue; // sent on this interface (by us or the kernel): not input
+            }
             n += 1;
             if len > self.buf.len() {
                 continue; // truncated: larger than MAX_FRAME

@@ -4,6 +4,8 @@
 //!   `clang -target bpf`), its loader (aya) and map control, and `BPF_PROG_TEST_RUN`.
 //! * [`xsk`]: AF_XDP socket (UMEM, fill/completion/rx/tx rings), copy or zero-copy mode.
 //! * [`afpacket`]: AF_PACKET fallback.
+//! * [`classify`]: the steering program's decision computed in userspace (AF_PACKET).
+//! * [`tap`]: a TAP device, to hand frames to the local stack as if received.
 //!
 //! Both backends implement [`PacketIo`]: receive a batch, handing each frame to a callback
 //! that may rewrite it in place and send it back out of the same interface
@@ -13,15 +15,18 @@
 //! attachment), so callers enter the namespace first (see `lvs_sys::NetNs::run`).
 
 pub mod afpacket;
+pub mod classify;
 pub mod steer;
 mod sys;
+pub mod tap;
 pub mod xsk;
 
 use std::os::fd::BorrowedFd;
 
 pub use afpacket::PacketSocket;
-pub use steer::{SteerKey, Steering};
+pub use steer::{SteerKey, SteerKind, Steering};
 pub use sys::ifindex;
+pub use tap::Tap;
 pub use xsk::{XskConfig, XskMode, XskSocket};
 
 /// What to do with a received frame.

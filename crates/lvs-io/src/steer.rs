@@ -51,9 +51,9 @@ pub mod proto {
     pub const SCTP: u8 = 132;
 }
 
-const KIND_DST: u8 = 0;
-const KIND_SRC: u8 = 1;
-const KIND_VIP: u8 = 2;
+pub(crate) const KIND_DST: u8 = 0;
+pub(crate) const KIND_SRC: u8 = 1;
+pub(crate) const KIND_VIP: u8 = 2;
 
 /// Key of the `steer` map; layout shared with `struct steer_key` in `bpf/steer.c`.
 #[repr(C)]
@@ -74,6 +74,19 @@ pub struct SteerKey {
 unsafe impl Pod for SteerKey {}
 
 impl SteerKey {
+    /// A key from its fields (`addr` as the program reads it: IPv4 in the
+    /// first four bytes).
+    pub(crate) fn raw(kind: u8, proto: u8, port: u16, family: u8, addr: [u8; 16]) -> Self {
+        Self {
+            kind,
+            proto,
+            port_be: port.to_be(),
+            family,
+            pad: [0; 3],
+            addr,
+        }
+    }
+
     fn new(kind: u8, proto: u8, addr: IpAddr, port: u16) -> Self {
         let (family, bytes) = match addr {
             IpAddr::V4(a) => {
@@ -109,6 +122,45 @@ impl SteerKey {
     pub fn vip(addr: IpAddr) -> Self {
         Self::new(KIND_VIP, 0, addr, 0)
     }
+
+    /// What the key matches.
+    pub fn kind(&self) -> SteerKind {
+        match self.kind {
+            KIND_SRC => SteerKind::ReplySource,
+            KIND_VIP => SteerKind::Vip,
+            _ => SteerKind::Service,
+        }
+    }
+
+    /// IP protocol (`proto::ANY` for [`SteerKind::Vip`] keys).
+    pub fn proto(&self) -> u8 {
+        self.proto
+    }
+
+    /// Port (host order; 0 for all ports).
+    pub fn port(&self) -> u16 {
+        u16::from_be(self.port_be)
+    }
+
+    /// The address.
+    pub fn addr(&self) -> IpAddr {
+        if self.family == 4 {
+            IpAddr::from([self.addr[0], self.addr[1], self.addr[2], self.addr[3]])
+        } else {
+            IpAddr::from(self.addr)
+        }
+    }
+}
+
+/// What a [`SteerKey`] matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SteerKind {
+    /// Destination `proto addr:port` (a virtual service, port 0: all ports).
+    Service,
+    /// Source `proto addr:port` (replies of a NAT real server).
+    ReplySource,
+    /// Destination address of non-first fragments and port-less packets.
+    Vip,
 }
 
 /// Steering counters summed over CPUs.

@@ -172,11 +172,17 @@ impl Lvsd {
     /// Starts `lvsd` (no arguments: every interface of `ns`) on the
     /// scratch's socket and waits until its data plane serves.
     pub fn start(ns: &NetNs, scratch: &Scratch) -> Lvsd {
+        Lvsd::start_with(ns, scratch, &[])
+    }
+
+    /// Same, with extra arguments (`--io afpacket`).
+    pub fn start_with(ns: &NetNs, scratch: &Scratch, args: &[&str]) -> Lvsd {
         let socket = scratch.socket();
         let log = scratch.dir.join("lvsd.log");
         let mut lvsd = Lvsd {
             child: Command::new("ip")
                 .args(["netns", "exec", ns.name(), env!("CARGO_BIN_EXE_lvsd")])
+                .args(args)
                 .env("LVSD_SOCKET", &socket)
                 .env("RUST_LOG", "info")
                 .stdin(Stdio::null())
