@@ -18,6 +18,7 @@
 
 mod backend;
 mod native;
+mod realserver;
 
 use std::io::{self, BufReader, BufWriter, Write};
 use std::process::ExitCode;
@@ -39,7 +40,9 @@ fn main() -> ExitCode {
         "ipvsadm-save" => ipvsadm_save(&argv),
         "ipvsadm-restore" => ipvsadm_restore(),
         _ => {
-            if let Some(code) = native::dispatch(&argv) {
+            if let Some(code) = realserver::dispatch(&argv) {
+                code
+            } else if let Some(code) = native::dispatch(&argv) {
                 code
             } else {
                 ipvsadm(

@@ -284,9 +284,10 @@ pub fn plan_setup(s: &Snapshot, spec: &SetupSpec) -> Result<Plan, Error> {
                 .addrs_on(&dev)
                 .filter(|a| a.addr.is_ipv4())
                 .take(MAX_LOCAL4);
+            // Link-local addresses are never tunnel endpoints.
             let v6 = s
                 .addrs_on(&dev)
-                .filter(|a| a.addr.is_ipv6())
+                .filter(|a| matches!(a.addr, IpAddr::V6(v) if v.segments()[0] & 0xffc0 != 0xfe80))
                 .take(MAX_LOCAL6);
             plan.changes.push(Change::DecapAttach {
                 dev: dev.clone(),
