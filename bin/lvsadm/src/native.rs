@@ -5,6 +5,11 @@
 //! always an option). Add new ones to [`SUBCOMMANDS`].
 //!
 //! - `status [--json]`: daemon summary.
+//! - `reload`: lvsd re-reads the keepalived.conf it was started with
+//!   (`--config`) and applies only the difference, as on SIGHUP; prints
+//!   its diagnostics on standard error and a summary on standard output.
+//!   Exit 0 when the new configuration runs, 1 when it was rejected (the
+//!   previous one keeps running), 2 when lvsd cannot be reached.
 
 use std::io::Write;
 
@@ -16,8 +21,14 @@ use crate::backend::SocketBackend;
 type Handler = fn(&[String]) -> i32;
 
 /// Name, one-line help, handler.
-const SUBCOMMANDS: &[(&str, &str, Handler)] =
-    &[("status", "status [--json]   daemon summary", status)];
+const SUBCOMMANDS: &[(&str, &str, Handler)] = &[
+    ("status", "status [--json]   daemon summary", status),
+    (
+        "reload",
+        "reload           re-read lvsd's keepalived.conf, apply the difference",
+        reload,
+    ),
+];
 
 /// Runs a native subcommand if `argv[1]` names one.
 pub fn dispatch(argv: &[String]) -> Option<i32> {
@@ -91,6 +102,49 @@ fn status(args: &[String]) -> i32 {
         }
         Ok(Response::Error(e)) => {
             eprintln!("lvsadm: status: {e}");
+            1
+        }
+        Ok(other) => {
+            eprintln!("lvsadm: unexpected answer: {other:?}");
+            1
+        }
+        Err(e) => {
+            eprintln!("lvsadm: {e}");
+            1
+        }
+    }
+}
+
+fn reload(args: &[String]) -> i32 {
+    if !args.is_empty() {
+        eprintln!("usage: lvsadm reload");
+        return 2;
+    }
+    let mut b = match connect() {
+        Ok(b) => b,
+        Err(c) => return c,
+    };
+    match b.call(Request::Native(NativeRequest::Reload)) {
+        Ok(Response::Native(NativeResponse::Reload(r))) => {
+            for d in &r.diagnostics {
+                eprintln!("{d}");
+            }
+            if r.applied {
+                println!(
+                    "{}: reloaded, {} change(s), {} checker(s) kept, {} started",
+                    r.file, r.changes, r.kept_checkers, r.new_checkers
+                );
+                0
+            } else {
+                eprintln!(
+                    "{}: reload rejected, the running configuration is unchanged",
+                    r.file
+                );
+                1
+            }
+        }
+        Ok(Response::Error(e)) => {
+            eprintln!("lvsadm: reload: {e}");
             1
         }
         Ok(other) => {

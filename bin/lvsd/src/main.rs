@@ -31,8 +31,19 @@
 //!   as keepalived syntax with `lvs_config::check_file`, lowered with
 //!   `lvs_config::lower` to the table keepalived builds at start and applied
 //!   as one atomic batch. Its warnings are logged; its errors are printed as
-//!   `file:line:col: error: ...` and stop the start (exit 1). Health checks,
-//!   VRRP and sync daemons of the file are not run yet.
+//!   `file:line:col: error: ...` and stop the start (exit 1). Its health
+//!   checkers then run on lvsd's runtime, in lvsd's network namespace, and
+//!   act on the table through the same handler (servers removed / weight 0
+//!   and back, quorum and sorry server, notify scripts with a timeout, no
+//!   shell, as keepalived): see the `health` module. VRRP and sync daemons:
+//!   see the `ha` module.
+//! - **Reload**: SIGHUP, or `lvsadm reload` (`NativeRequest::Reload`,
+//!   answered with the diagnostics), re-reads the keepalived.conf, rejects
+//!   it whole on any error (nothing changes), else applies only the
+//!   difference as one atomic batch (unchanged services and destinations
+//!   keep their connections and counters) and restarts only the checkers
+//!   that changed; servers keep their up/down state (`health` module).
+//!   Without a keepalived.conf `--config`, reload answers `EOPNOTSUPP`.
 //! - **`--config-test FILE`**: `keepalived -t`: prints every diagnostic of
 //!   the keepalived.conf on standard error (`file:line:col: severity:
 //!   message`), exits 0 when it has no error, 1 otherwise; nothing is
@@ -53,6 +64,7 @@
 mod args;
 mod dataplane;
 mod ha;
+mod health;
 mod server;
 
 use std::io::IsTerminal;

@@ -11,7 +11,10 @@ use std::time::Duration;
 use lvs_control::Control;
 use lvs_core::Time;
 use lvs_proto::frame::MAX_FRAME;
-use lvs_proto::{ApiError, Errno, HandshakeError, Request, Response, accept_handshake};
+use lvs_proto::{
+    ApiError, Errno, HandshakeError, NativeRequest, NativeResponse, Request, Response,
+    accept_handshake,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::signal::unix::{SignalKind, signal};
@@ -68,6 +71,8 @@ pub struct Shared {
     control: Mutex<Control>,
     epoch: Instant,
     generation: AtomicU64,
+    /// The health checks of a keepalived.conf `--config` (reload target).
+    health: std::sync::OnceLock<crate::health::Handle>,
 }
 
 fn lock(m: &Mutex<Control>) -> MutexGuard<'_, Control> {
@@ -82,6 +87,7 @@ impl Shared {
             control: Mutex::new(control),
             epoch: Instant::now(),
             generation: AtomicU64::new(0),
+            health: std::sync::OnceLock::new(),
         }
     }
 
@@ -101,7 +107,7 @@ impl Shared {
     }
 
     /// Applies one request atomically.
-    fn handle(&self, req: Request) -> Response {
+    pub(crate) fn handle(&self, req: Request) -> Response {
         let mut control = lock(&self.control);
         let now = self.now();
         let resp = match refuse_missing_interface(&mut control, now, &req) {
@@ -164,12 +170,17 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
     let path = opts.socket.clone().unwrap_or_else(lvs_proto::socket_path);
     let shared = Arc::new(Shared::new(Control::new(Time::ZERO, server_name())));
     if let Some(config) = &opts.config {
-        apply_config(&shared, config)?;
+        let keepalived = apply_config(&shared, config)?;
         tracing::info!(
             "applied {}: {} services",
             config.display(),
             lock(&shared.control).ipvs.service_count()
         );
+        if let Some(cfg) = keepalived {
+            let _ = shared
+                .health
+                .set(crate::health::start(shared.clone(), config, cfg));
+        }
     }
 
     let listener = bind(&path)?;
@@ -188,6 +199,7 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
     })?;
     let mut sigterm = signal(SignalKind::terminate()).map_err(StartError::Signal)?;
     let mut sigint = signal(SignalKind::interrupt()).map_err(StartError::Signal)?;
+    let mut sighup = signal(SignalKind::hangup()).map_err(StartError::Signal)?;
     tracing::info!("listening on {}", path.display());
 
     let timers = tokio::spawn(timers(shared.clone()));
@@ -213,6 +225,13 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
                 tracing::info!("SIGINT: shutting down");
                 break;
             }
+            _ = sighup.recv() => match shared.health.get() {
+                Some(h) => {
+                    let h = h.clone();
+                    tokio::spawn(async move { h.reload().await });
+                }
+                None => tracing::warn!("SIGHUP: no keepalived.conf to reload"),
+            },
         }
     }
     timers.abort();
@@ -277,7 +296,7 @@ fn is_keepalived(text: &str) -> bool {
 }
 
 /// `--config` with a keepalived.conf: check, lower, one atomic batch.
-fn apply_keepalived(shared: &Shared, path: &Path) -> Result<(), StartError> {
+fn apply_keepalived(shared: &Shared, path: &Path) -> Result<lvs_config::Config, StartError> {
     let report = lvs_config::check_file(path);
     for w in report.warnings() {
         tracing::warn!("{w}");
@@ -300,7 +319,7 @@ fn apply_keepalived(shared: &Shared, path: &Path) -> Result<(), StartError> {
     }) {
         Response::Ok => {
             tracing::info!("{}: {count} requests applied", path.display());
-            Ok(())
+            Ok(config.clone())
         }
         Response::BatchFailed { index, error } => Err(StartError::Config {
             path: path.to_path_buf(),
@@ -318,15 +337,16 @@ fn apply_keepalived(shared: &Shared, path: &Path) -> Result<(), StartError> {
 }
 
 /// `--config`: a keepalived.conf (see [`apply_keepalived`]) or one atomic
-/// `ipvsadm -R` of an ipvsadm-save file.
-fn apply_config(shared: &Shared, path: &Path) -> Result<(), StartError> {
+/// `ipvsadm -R` of an ipvsadm-save file. Returns the keepalived
+/// configuration, if it was one.
+fn apply_config(shared: &Shared, path: &Path) -> Result<Option<lvs_config::Config>, StartError> {
     let text = std::fs::read_to_string(path).map_err(|source| StartError::Io {
         what: "cannot read",
         path: path.to_path_buf(),
         source,
     })?;
     if is_keepalived(&text) {
-        return apply_keepalived(shared, path);
+        return apply_keepalived(shared, path).map(Some);
     }
     let argv = ["ipvsadm".to_string(), "-R".to_string()];
     let mut input = text.as_bytes();
@@ -349,7 +369,7 @@ fn apply_config(shared: &Shared, path: &Path) -> Result<(), StartError> {
             detail: String::from_utf8_lossy(&err).trim_end().replace('\n', "; "),
         });
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Prepares the socket path and binds it with mode 0600.
@@ -521,6 +541,13 @@ async fn serve(shared: Arc<Shared>, mut stream: UnixStream, id: u64) {
                 Errno::Eperm,
                 "lvsd accepts requests from root only",
             )),
+            Ok(Request::Native(NativeRequest::Reload)) => match shared.health.get() {
+                Some(h) => Response::Native(NativeResponse::Reload(h.clone().reload().await)),
+                None => Response::Error(ApiError::with_detail(
+                    Errno::Eopnotsupp,
+                    "lvsd was not started with --config keepalived.conf: nothing to reload",
+                )),
+            },
             Ok(req) => {
                 tracing::debug!(client = id, ?req, "request");
                 shared.handle(req)

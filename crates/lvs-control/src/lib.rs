@@ -194,6 +194,10 @@ impl Control {
                     connections: self.ipvs.conn_count() as u64,
                 })))
             }
+            Request::Native(NativeRequest::Reload) => Err(ApiError::with_detail(
+                Errno::Einval,
+                "reload is answered by lvsd, not inside a batch",
+            )),
             Request::Batch { .. } => Err(ApiError::with_detail(Errno::Einval, "nested batch")),
         }
     }

@@ -128,6 +128,10 @@ pub enum Request {
 pub enum NativeRequest {
     /// Daemon status summary.
     Status,
+    /// Re-read the keepalived.conf given with `--config` and apply only the
+    /// difference (what SIGHUP does); answered by lvsd itself with
+    /// [`NativeResponse::Reload`].
+    Reload,
 }
 
 /// The answer to a [`Request`].
@@ -168,6 +172,27 @@ pub enum Response {
 pub enum NativeResponse {
     /// [`NativeRequest::Status`].
     Status(Status),
+    /// [`NativeRequest::Reload`].
+    Reload(ReloadReport),
+}
+
+/// The outcome of a configuration reload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReloadReport {
+    /// The new configuration is running. When false nothing changed: the
+    /// previous configuration and its health checks still run.
+    pub applied: bool,
+    /// The configuration file.
+    pub file: String,
+    /// Requests applied (one atomic batch).
+    pub changes: u32,
+    /// Checkers that kept running with their state.
+    pub kept_checkers: u32,
+    /// Checkers started afresh.
+    pub new_checkers: u32,
+    /// Diagnostics, `file:line:col: severity: message` (errors, then or
+    /// also warnings), or why the batch was refused.
+    pub diagnostics: Vec<String>,
 }
 
 /// Daemon status summary.

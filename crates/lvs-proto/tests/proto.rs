@@ -95,6 +95,7 @@ fn requests_and_responses_round_trip() {
             mcast_ttl: Some(3),
         }),
         Request::Native(NativeRequest::Status),
+        Request::Native(NativeRequest::Reload),
     ];
     for r in reqs {
         let bytes = encode(&r).unwrap();
@@ -102,6 +103,14 @@ fn requests_and_responses_round_trip() {
         assert_eq!(back, r);
     }
     let resps = vec![
+        Response::Native(lvs_proto::NativeResponse::Reload(lvs_proto::ReloadReport {
+            applied: false,
+            file: "/etc/keepalived/keepalived.conf".into(),
+            changes: 0,
+            kept_checkers: 2,
+            new_checkers: 1,
+            diagnostics: vec!["k.conf:3:5: error: unknown scheduler".into()],
+        })),
         Response::Services(vec![svc.clone()]),
         Response::Error(ApiError::new(Errno::Eexist)),
         Response::Error(ApiError::new(Errno::Other(4242))),

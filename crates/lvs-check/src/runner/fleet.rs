@@ -131,6 +131,12 @@ impl Fleet {
         }
     }
 
+    /// Replaces the SSL_GET client configuration (for the checks started
+    /// from now on).
+    pub fn set_tls(&mut self, tls: Option<Arc<rustls::ClientConfig>>) {
+        self.tls = tls;
+    }
+
     /// Number of virtual servers.
     pub fn len(&self) -> usize {
         self.entries.len()

@@ -36,6 +36,9 @@ use tokio::time::Instant;
 use crate::state::{Action, CheckerId, Outcome, RandomSource, VsMachine, misc_outcome};
 
 pub use fleet::{Fleet, Prepared, default_script_user};
+
+/// The SSL_GET client configuration (see [`tls_client_config`]).
+pub type TlsConfig = Arc<rustls::ClientConfig>;
 pub use net::{TlsOptions, tls_client_config};
 pub use script::{MiscExit, run_program, spawn_notify, spawn_notify_bounded};
 
