@@ -27,6 +27,9 @@
 //! TUN only:
 //! * `RS-TUN-DECAP`: nothing decapsulates on the receiving interface: neither the lvs decap
 //!   filter nor an up kernel tunnel device (`tunl0`, `ip6tnl0`, `gre0`...).
+//! * `RS-RP-FILTER` (kernel tunnel device): strict `rp_filter` in effect on an up `tunl0`-like
+//!   device when the lvs decap filter is not used: the inner packets come in on that device
+//!   with the client's source and fail the reverse-path check.
 //! * `RS-TUN-MTU`: the receiving interface's MTU is below the path MTU the director sends with
 //!   (`path_mtu`, the director-side link MTU): tunnelled full-size packets are dropped on
 //!   receive.
@@ -337,6 +340,33 @@ pub fn real_server(s: &Snapshot, spec: &RealServerSpec) -> Vec<Finding> {
             .links
             .iter()
             .any(|l| l.up && is_kernel_tunnel(l.kind.as_deref(), &l.name));
+        // Kernel tunnel devices hand the inner packet in on themselves: strict rp_filter
+        // there drops it, since the way back to the client is another interface (checked in
+        // the ipvs-ref lab, lab/tun_rs_pitfalls.sh).
+        if !ours {
+            for t in s
+                .links
+                .iter()
+                .filter(|l| l.up && is_kernel_tunnel(l.kind.as_deref(), &l.name))
+            {
+                if spec.vips.iter().any(IpAddr::is_ipv4) && s.effective(&t.name, "rp_filter") == 1 {
+                    out.push(finding(
+                        "RS-RP-FILTER",
+                        &t.name,
+                        format!(
+                            "strict rp_filter on {} (all={}, {}={}): decapsulated packets arrive \
+                             there with the client's address, which is routed elsewhere, and \
+                             are dropped",
+                            t.name,
+                            s.sysctl(&conf_key("all", "rp_filter")).unwrap_or(0),
+                            t.name,
+                            s.sysctl(&conf_key(&t.name, "rp_filter")).unwrap_or(0)
+                        ),
+                        format!("sysctl -w net.ipv4.conf.{}.rp_filter=2", t.name),
+                    ));
+                }
+            }
+        }
         if !ours && !kernel {
             let vip = spec
                 .vips

@@ -22,7 +22,11 @@ fn link(name: &str, index: u32, mtu: u32) -> LinkState {
     LinkState {
         name: name.into(),
         index,
-        mac: if name == "lo" { vec![] } else { vec![2, 0, 0, 0, 0, index as u8] },
+        mac: if name == "lo" {
+            vec![]
+        } else {
+            vec![2, 0, 0, 0, 0, index as u8]
+        },
         mtu,
         up: true,
         loopback: name == "lo",
@@ -99,7 +103,10 @@ fn fresh_host_as_dr_real_server() {
         ]
     );
     // Each line carries the fix.
-    assert!(f[0].to_string().ends_with("fix: ip addr add 10.0.0.100/32 dev lo"));
+    assert!(
+        f[0].to_string()
+            .ends_with("fix: ip addr add 10.0.0.100/32 dev lo")
+    );
     assert!(f[1].fix.contains("net.ipv4.conf.eth0.arp_ignore=1"));
 }
 
@@ -189,7 +196,10 @@ fn nat_setup_changes_the_route_only_when_asked() {
     for c in &t.changes {
         simulate(&mut after, c);
     }
-    assert_eq!(after.default_route(false).unwrap().gateway, Some(ip("10.0.0.254")));
+    assert_eq!(
+        after.default_route(false).unwrap().gateway,
+        Some(ip("10.0.0.254"))
+    );
 }
 
 #[test]
@@ -197,7 +207,8 @@ fn strict_rp_filter_with_the_way_back_elsewhere() {
     let mut s = fresh();
     s.links.push(link("eth1", 3, 1500));
     s.routes.retain(|r| r.prefix != 0);
-    s.routes.push(route("0.0.0.0", 0, Some("192.168.1.1"), "eth1"));
+    s.routes
+        .push(route("0.0.0.0", 0, Some("192.168.1.1"), "eth1"));
     s.sysctls.insert(conf_key("eth0", "rp_filter"), 1);
     let mut spec = dr("10.0.0.100");
     spec.dev = Some("eth0".into());
@@ -227,6 +238,13 @@ fn tun_decap_and_mtu() {
     t.noarp = true;
     k.links.push(t);
     assert!(diagnose::real_server(&k, &spec).is_empty());
+    // ... unless rp_filter is strict on it (lab: tunl0 strict, or all=1, gives no answer).
+    k.sysctls.insert(conf_key("all", "rp_filter"), 1);
+    let f = diagnose::real_server(&k, &spec);
+    assert_eq!(ids(&f), vec![("RS-RP-FILTER", "tunl0".to_owned())]);
+    assert!(f[0].fix.ends_with("net.ipv4.conf.tunl0.rp_filter=2"));
+    k.sysctls.insert(conf_key("tunl0", "rp_filter"), 2);
+    assert!(diagnose::real_server(&k, &spec).is_empty());
     // Our filter, but a receive MTU below the director's.
     s.links[1].decap = true;
     s.links[1].mtu = 1400;
@@ -238,7 +256,11 @@ fn tun_decap_and_mtu() {
 
 fn director_host() -> Snapshot {
     let mut s = Snapshot {
-        links: vec![link("lo", 1, 65536), link("eth0", 2, 1500), link("eth1", 3, 1500)],
+        links: vec![
+            link("lo", 1, 65536),
+            link("eth0", 2, 1500),
+            link("eth1", 3, 1500),
+        ],
         addrs: vec![
             addr("eth0", "192.0.2.10", 24),
             addr("eth0", "192.0.2.100", 32),
@@ -273,7 +295,9 @@ fn svc(vip: &str, dests: &[(&str, Mode)]) -> DirectorService {
 fn director_rules() {
     let s = director_host();
     // A clean DR director.
-    assert!(diagnose::director(&s, &[svc("192.0.2.100", &[("10.0.0.2", Mode::Dr)])], &[]).is_empty());
+    assert!(
+        diagnose::director(&s, &[svc("192.0.2.100", &[("10.0.0.2", Mode::Dr)])], &[]).is_empty()
+    );
     // NAT without forwarding; a VIP that is not here; a DR server behind a gateway.
     let f = diagnose::director(
         &s,
