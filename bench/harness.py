@@ -428,6 +428,9 @@ def udp_run(lab, dst, dev, sink_dev, seconds, pps=0):
     after_rx = rx_packets(NS["sink"], sink_dev)
     out = json.loads(r.stdout)
     got = after_rx - before_rx
+    if got == 0 and out["sent"] > 0:
+        tail = read(lab.lvsd_log)[-400:] if lab.lvsd else ""
+        raise RuntimeError(f"none of {out['sent']} frames reached the sink {tail}")
     secs = out["seconds"]
     res = {"sent": out["sent"], "received": got, "seconds": secs, "pps": got / secs,
            "sent_pps": out["sent"] / secs, "backend": out["backend"]}
@@ -481,7 +484,13 @@ def control_plane(lab, mode):
     run(["ip", "netns", "add", NS["ctl"]])
     lab.created.append(NS["ctl"])
     ip(NS["ctl"], "link", "set", "lo", "up")
-    lab.start_lvsd(ns=NS["ctl"], interfaces=None)
+    # lvsd wants an interface to serve: a veth pair inside the namespace (no traffic), so
+    # the figures include the steering-map updates a real director does.
+    ip(NS["ctl"], "link", "add", "c0", "type", "veth", "peer", "name", "c1")
+    ip(NS["ctl"], "addr", "add", "10.10.8.1/24", "dev", "c0")
+    for dev in ("c0", "c1"):
+        ip(NS["ctl"], "link", "set", dev, "up")
+    lab.start_lvsd(ns=NS["ctl"], interfaces="c0")
     try:
         rss0 = vmrss(lab.lvsd_pid)
         lines = []
@@ -555,24 +564,26 @@ def conn_memory(lab, mode):
 
 # --- micro-benchmarks ------------------------------------------------------------------------
 def micro(quick, env):
+    """Runs in LVSBENCH_SRC (a clean export of a commit) when set, else in this tree."""
+    src = os.environ.get("LVSBENCH_SRC") or ROOT
     res = {}
     scheds = "rr wrr wlc mh" if quick else "rr wrr lc wlc sed nq fo ovf twos dh sh mh lblc lblcr"
     dests = "10 1000" if quick else "10 100 1000 10000"
     log("micro: scheduler instruction counts (scripts/icount)")
-    r = run(["bash", "scripts/icount", *scheds.split()], cwd=ROOT, timeout=3600,
+    r = run(["bash", "scripts/icount", *scheds.split()], cwd=src, timeout=3600,
             env=dict(env, DESTS=dests))
     res["icount"] = r.stdout.strip()
     log("micro: per-packet engine instruction counts (crates/lvs-datapath/icount.sh)")
-    r = run(["bash", "crates/lvs-datapath/icount.sh"], cwd=ROOT, timeout=3600, env=env)
+    r = run(["bash", "crates/lvs-datapath/icount.sh"], cwd=src, timeout=3600, env=env)
     res["datapath_icount"] = r.stdout.strip()
     log("micro: criterion, conn table (quick)")
     r = run(["cargo", "bench", "--quiet", "-p", "lvs-core", "--bench", "conn_table", "--",
-             "--warm-up-time", "1", "--measurement-time", "2", "--noplot"], cwd=ROOT,
+             "--warm-up-time", "1", "--measurement-time", "2", "--noplot"], cwd=src,
             timeout=3600, env=env, check=False)
     res["conn_table"] = criterion_lines(r.stdout + r.stderr)
     log("micro: criterion, per-packet engine (quick)")
     r = run(["cargo", "bench", "--quiet", "-p", "lvs-datapath", "--bench", "datapath", "--",
-             "--warm-up-time", "1", "--measurement-time", "2", "--noplot"], cwd=ROOT,
+             "--warm-up-time", "1", "--measurement-time", "2", "--noplot"], cwd=src,
             timeout=3600, env=env, check=False)
     res["datapath"] = criterion_lines(r.stdout + r.stderr)
     return res
@@ -730,8 +741,9 @@ def machine_meta(mode):
         "kernel": os.uname().release,
         "cpu": f"{os.cpu_count()} x {cpu}",
         "mem_gib": round(int(mem) / 2**20),
-        "commit": sh("git", "rev-parse", "--short", "HEAD"),
-        "dirty": bool(sh("git", "status", "--porcelain", "--untracked-files=no")),
+        "commit": os.environ.get("LVSBENCH_COMMIT") or sh("git", "rev-parse", "--short", "HEAD"),
+        "dirty": (not os.environ.get("LVSBENCH_COMMIT")
+                  and bool(sh("git", "status", "--porcelain", "--untracked-files=no"))),
         "rustc": sh("rustc", "--version"),
         "load_start": loadavg(),
         "mode": mode,

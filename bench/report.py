@@ -297,12 +297,13 @@ def render(results, out_dir):
                  "IPv4 TCP connections; the growth of the process's RSS, against the table's "
                  "own capacity arithmetic (`heap_bytes`). Goal ≤ 128 B.")
         L.append("")
-        L.append("| connections | method | RSS bytes/conn | heap estimate bytes/conn | "
-                 "fill time |")
-        L.append("|---|---|---|---|---|")
+        L.append("| connections | method | RSS bytes/conn | peak RSS bytes/conn | "
+                 "heap estimate bytes/conn | fill time |")
+        L.append("|---|---|---|---|---|---|")
         for d in mem:
             L.append(f"| {fmt(d['conns'])} | {d['fwd']} | {d['rss_per_conn']:.1f} | "
-                     f"{d['heap_per_conn']:.1f} | {d['fill_seconds']:.2f} s |")
+                     f"{d.get('peak_per_conn', 0):.1f} | {d['heap_per_conn']:.1f} | "
+                     f"{d['fill_seconds']:.2f} s |")
         L.append("")
     mic = results.get("micro")
     if mic:

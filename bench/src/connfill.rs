@@ -25,6 +25,9 @@ pub struct FillReport {
     pub conns: usize,
     /// RSS growth, bytes.
     pub rss_bytes: u64,
+    /// Peak RSS growth (`VmHWM` after minus `VmRSS` before), bytes: the
+    /// index doubling holds the old and the new buckets for a moment.
+    pub peak_bytes: u64,
     /// The table's own heap estimate, bytes.
     pub heap_bytes: usize,
     /// Fill time, seconds.
@@ -34,12 +37,18 @@ pub struct FillReport {
 /// `VmRSS` of this process in bytes, from `/proc/self/status`.
 pub fn rss_bytes() -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    parse_vmrss(&s)
+    status_kb(&s, "VmRSS:")
 }
 
-/// The `VmRSS:` line of a `/proc/PID/status` text, in bytes.
-pub fn parse_vmrss(status: &str) -> Option<u64> {
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+/// `VmHWM` (peak RSS) of this process in bytes.
+pub fn peak_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    status_kb(&s, "VmHWM:")
+}
+
+/// A `Key:   N kB` line of a `/proc/PID/status` text, in bytes.
+fn status_kb(status: &str, key: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with(key))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
 }
@@ -84,9 +93,11 @@ pub fn fill(fwd: FwdMethod, n: u32) -> Result<FillReport, String> {
     }
     let seconds = t0.elapsed().as_secs_f64();
     let after = rss_bytes().ok_or("no VmRSS")?;
+    let peak = peak_bytes().ok_or("no VmHWM")?;
     let report = FillReport {
         conns: ipvs.conn_count(),
         rss_bytes: after.saturating_sub(before),
+        peak_bytes: peak.saturating_sub(before),
         heap_bytes: ipvs.conn_state().heap_bytes(),
         seconds,
     };
@@ -101,8 +112,9 @@ mod tests {
     #[test]
     fn vmrss_line_in_kib() {
         let s = "Name:\tx\nVmPeak:\t  10 kB\nVmRSS:\t    1234 kB\nRssAnon:\t 1 kB\n";
-        assert_eq!(parse_vmrss(s), Some(1234 * 1024));
-        assert_eq!(parse_vmrss("Name: x\n"), None);
+        assert_eq!(status_kb(s, "VmRSS:"), Some(1234 * 1024));
+        assert_eq!(status_kb("Name: x\n", "VmRSS:"), None);
+        assert_eq!(status_kb("VmHWM:\t 77 kB\n", "VmHWM:"), Some(77 * 1024));
     }
 
     #[test]

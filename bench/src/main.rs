@@ -123,11 +123,12 @@ fn connfill(m: &HashMap<String, String>) -> Result<String, String> {
     let r = connfill::fill(fwd, n)?;
     let per = |b: f64| b / (r.conns.max(1) as f64);
     Ok(format!(
-        "{{\"conns\":{},\"rss_bytes\":{},\"heap_bytes\":{},\"rss_per_conn\":{:.1},\"heap_per_conn\":{:.1},\"fill_seconds\":{:.3}}}",
+        "{{\"conns\":{},\"rss_bytes\":{},\"heap_bytes\":{},\"rss_per_conn\":{:.1},\"peak_per_conn\":{:.1},\"heap_per_conn\":{:.1},\"fill_seconds\":{:.3}}}",
         r.conns,
         r.rss_bytes,
         r.heap_bytes,
         per(r.rss_bytes as f64),
+        per(r.peak_bytes as f64),
         per(r.heap_bytes as f64),
         r.seconds
     ))
