@@ -314,6 +314,8 @@ struct Worker {
     kfilter: Option<KernelFilter>,
     /// Local delivery (`None` when the TAP could not be created).
     local: Option<LocalPath>,
+    /// The generation whose local destinations were marked.
+    marked: u64,
 }
 
 fn io_err(ifname: &str) -> impl FnOnce(IoError) -> DataplaneError + '_ {
@@ -421,6 +423,7 @@ impl Worker {
                 .collect(),
             kfilter,
             local,
+            marked: u64::MAX,
         };
         w.sync_steering();
         Ok(w)
@@ -435,17 +438,18 @@ impl Worker {
         self.generation = generation;
         let want = {
             let mut control = self.shared.lock();
-            let marked = local::mark_local_dests(&mut control.ipvs, &self.dp.config().local_addrs);
-            if marked > 0 {
-                tracing::info!(destinations = marked, "local real servers (LOCALNODE)");
-            }
+            mark_local(
+                &self.shared,
+                &mut control,
+                &mut self.marked,
+                &self.dp.config().local_addrs,
+            );
             steering_keys(&control.ipvs)
         };
         if let Some(f) = self.kfilter.as_mut()
             && want != self.steered
-            && let Err(e) = f.sync(&want)
         {
-            tracing::error!("kernel filter update: {e}");
+            f.sync(&want);
         }
         // Nothing steers without a map (AF_PACKET sees every frame).
         let mut resolve: Vec<IpAddr> = Vec::new();
@@ -617,6 +621,12 @@ impl Worker {
         let shared = self.shared.clone();
         let mut control = shared.lock();
         let now = shared.now();
+        mark_local(
+            &shared,
+            &mut control,
+            &mut self.marked,
+            &self.dp.config().local_addrs,
+        );
         std::mem::swap(&mut control.ipvs, self.dp.ipvs_mut());
         for h in self.held.iter_mut() {
             let Some(since) = h.since else { continue };
@@ -678,6 +688,12 @@ impl Worker {
             let shared = self.shared.clone();
             let mut control = shared.lock();
             let now = shared.now();
+            mark_local(
+                &shared,
+                &mut control,
+                &mut self.marked,
+                &self.dp.config().local_addrs,
+            );
             std::mem::swap(&mut control.ipvs, self.dp.ipvs_mut());
             let port = &mut self.ports[i];
             let (ifindex, veth) = (port.ifindex, port.veth);
@@ -763,6 +779,27 @@ impl Worker {
             }
         }
         (received, missed)
+    }
+}
+
+/// Marks local destinations LOCALNODE when the configuration changed since
+/// the last time (called with the control lock held: the generation moves
+/// under that lock, so no packet is processed against a configuration
+/// whose local destinations are not marked yet).
+fn mark_local(
+    shared: &Shared,
+    control: &mut lvs_control::Control,
+    marked: &mut u64,
+    local_addrs: &[IpAddr],
+) {
+    let generation = shared.generation();
+    if *marked == generation {
+        return;
+    }
+    *marked = generation;
+    let n = local::mark_local_dests(&mut control.ipvs, local_addrs);
+    if n > 0 {
+        tracing::info!(destinations = n, "local real servers (LOCALNODE)");
     }
 }
 

@@ -132,6 +132,13 @@ fn seed_000_nat_over_afpacket_splits_25_requests_10_15() {
         assert_eq!(out.code, 0, "ipvsadm {argv:?}: {}", out.stderr);
     }
 
+    // The filter is updated asynchronously (lvsd's `lvsd-nft` thread):
+    // wait until it holds the last key, the second real server's replies.
+    assert!(
+        common::wait_until(|| nft_table(&lab.dir).contains("192.168.100.23 . 6 . 80")),
+        "filter not updated: {}",
+        nft_table(&lab.dir)
+    );
     let answers = get_many(&lab.cli, VIP, REQUESTS);
     // Traffic that is no service of lvsd goes to the director's kernel,
     // which refuses a port nobody listens on.
@@ -202,16 +209,24 @@ fn seed_000_nat_over_afpacket_splits_25_requests_10_15() {
     drop(servers);
 }
 
-/// `nft list tables` inside `ns`.
-fn nft_tables(ns: &NetNs) -> String {
+/// `nft ARGS` inside `ns`.
+fn nft(ns: &NetNs, args: &[&str]) -> (bool, String) {
     let out = std::process::Command::new("ip")
-        .args(["netns", "exec", ns.name(), "nft", "list", "tables"])
+        .args(["netns", "exec", ns.name(), "nft"])
+        .args(args)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "nft: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    (out.status.success(), String::from_utf8(out.stdout).unwrap())
+}
+
+/// `nft list tables` inside `ns`.
+fn nft_tables(ns: &NetNs) -> String {
+    let (ok, text) = nft(ns, &["list", "tables"]);
+    assert!(ok, "nft list tables failed");
+    text
+}
+
+/// lvsd's table, numerically (empty when absent).
+fn nft_table(ns: &NetNs) -> String {
+    nft(ns, &["-nn", "list", "table", "netdev", "lvsd"]).1
 }

@@ -34,14 +34,21 @@
 //!
 //! Life cycle: [`KernelFilter::install`] deletes a stale `netdev lvsd` table
 //! (a previous lvsd killed with SIGKILL) and creates the table in the same
-//! transaction; [`KernelFilter::sync`] replaces the sets' contents;
-//! dropping the filter deletes the table.
+//! transaction; [`KernelFilter::sync`] hands the new set to a helper thread
+//! (`lvsd-nft`) that replaces the sets' contents, so that the packet worker
+//! never waits for `nft` (a few tens of milliseconds); sets sent while one
+//! is being applied are coalesced to the latest. Until it is applied the
+//! kernel still sees a new service's first packets, and a removed
+//! service's packets are dropped by both. Dropping the filter stops the
+//! thread and deletes the table.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::IpAddr;
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::thread::JoinHandle;
 
 use lvs_io::{SteerKey, SteerKind};
 
@@ -62,7 +69,8 @@ pub enum FilterError {
 /// The installed table; deleted on drop.
 #[derive(Debug)]
 pub(crate) struct KernelFilter {
-    installed: bool,
+    tx: Option<mpsc::Sender<HashSet<SteerKey>>>,
+    thread: Option<JoinHandle<()>>,
 }
 
 /// The sets, by name, with their element type.
@@ -187,20 +195,54 @@ impl KernelFilter {
     /// replacing a stale one; the sets start empty.
     pub(crate) fn install(interfaces: &[(String, u32)]) -> Result<Self, FilterError> {
         nft(&table_script(interfaces))?;
-        Ok(Self { installed: true })
+        let (tx, rx) = mpsc::channel::<HashSet<SteerKey>>();
+        let thread = std::thread::Builder::new()
+            .name("lvsd-nft".into())
+            .spawn(move || {
+                while let Ok(mut keys) = rx.recv() {
+                    while let Ok(newer) = rx.try_recv() {
+                        keys = newer;
+                    }
+                    match nft(&sync_script(&keys)) {
+                        Ok(()) => tracing::debug!(keys = keys.len(), "kernel filter updated"),
+                        Err(e) => tracing::error!("kernel filter update: {e}"),
+                    }
+                }
+            });
+        let thread = match thread {
+            Ok(t) => t,
+            Err(e) => {
+                let _ = nft(&format!("delete table netdev {TABLE}\n"));
+                return Err(FilterError::Spawn(e));
+            }
+        };
+        Ok(Self {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
     }
 
-    /// Replaces the dropped set with `keys` (one transaction).
-    pub(crate) fn sync(&mut self, keys: &HashSet<SteerKey>) -> Result<(), FilterError> {
-        nft(&sync_script(keys))
+    /// Has the dropped set replaced by `keys` (one transaction, applied by
+    /// the helper thread).
+    pub(crate) fn sync(&mut self, keys: &HashSet<SteerKey>) {
+        if let Some(tx) = &self.tx
+            && tx.send(keys.clone()).is_err()
+        {
+            tracing::error!("kernel filter thread gone");
+        }
     }
 }
 
 impl Drop for KernelFilter {
     fn drop(&mut self) {
-        if self.installed
-            && let Err(e) = nft(&format!("delete table netdev {TABLE}\n"))
+        // Closing the channel ends the thread after its last update.
+        self.tx = None;
+        if let Some(t) = self.thread.take()
+            && t.join().is_err()
         {
+            tracing::error!("kernel filter thread panicked");
+        }
+        if let Err(e) = nft(&format!("delete table netdev {TABLE}\n")) {
             tracing::warn!("removing nftables table netdev {TABLE}: {e}");
         }
     }
