@@ -48,8 +48,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use lvs_core::conn::sync_out::SyncOutFilter;
-use lvs_core::conn::{ConnId, ConnInfo, SyncedConn};
+use lvs_core::conn::sync_out::{SyncOutEvent, SyncOutFilter};
+use lvs_core::conn::{ConnInfo, SyncedConn};
 use lvs_core::{Ipvs, Time};
 use lvs_proto::{DaemonEntry, DaemonState, Request, Response};
 use lvs_sync::master::{Role, sync_maxlen};
@@ -115,7 +115,7 @@ struct MasterDaemon {
     dst: SocketAddr,
     master: Master,
     marks: HashMap<MarkKey, SyncMark>,
-    ids: Vec<ConnId>,
+    ids: Vec<SyncOutEvent>,
     last_prune: Duration,
 }
 
@@ -223,14 +223,16 @@ impl MasterDaemon {
     fn collect(&mut self, ipvs: &mut Ipvs, now: Duration) {
         self.ids.clear();
         ipvs.drain_sync_out(&mut self.ids);
-        for id in &self.ids {
-            let Some(info) = ipvs.conn_info(*id) else {
+        for ev in &self.ids {
+            let Some(info) = ipvs.conn_info(ev.conn) else {
                 continue;
             };
             let key = mark_key(&info);
             let mut conn = sync_conn(&info, self.marks.get(&key).copied().unwrap_or_default());
             let control = info.control.and_then(|c| ipvs.conn_info(c));
-            let pkts = info.in_pkts;
+            // The count at the packet that offered it, as the kernel
+            // decides in the packet's own path.
+            let pkts = ev.in_pkts;
             match control {
                 Some(ct) => {
                     let ckey = mark_key(&ct);
@@ -255,8 +257,9 @@ impl MasterDaemon {
 
     fn transmit(&mut self, now: Duration) {
         while let Some(msg) = self.master.poll_transmit(now) {
-            if let Err(e) = self.socket.send_to(&msg, self.dst) {
-                tracing::debug!("sync master: send failed: {e}");
+            match self.socket.send_to(&msg, self.dst) {
+                Ok(n) => tracing::debug!("sync master: sent {n} bytes to {}", self.dst),
+                Err(e) => tracing::debug!("sync master: send failed: {e}"),
             }
         }
     }
@@ -282,6 +285,7 @@ impl BackupDaemon {
                 }
             };
             self.received += 1;
+            tracing::debug!("sync backup: received {n} bytes");
             self.apply(shared, n);
             // Later datagrams without waiting.
             if self.socket.set_nonblocking(true).is_err() {
@@ -327,11 +331,17 @@ impl BackupDaemon {
             .sort_by_key(|u| u.flags & lvs_sync::flags::TEMPLATE == 0);
         let mut control = shared.lock();
         let now = shared.now();
+        let before = self.applied;
         for u in &self.updates {
             if control.ipvs.insert_synced(now, u).is_some() {
                 self.applied += 1;
             }
         }
+        tracing::debug!(
+            "sync backup: {} of {} entries applied",
+            self.applied - before,
+            self.updates.len()
+        );
     }
 }
 

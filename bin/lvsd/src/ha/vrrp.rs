@@ -24,6 +24,16 @@
 //!   socket of the VIP's interface; `notify_master|backup|fault` and
 //!   `notify` (`INSTANCE|GROUP NAME STATE PRIORITY` appended) run as
 //!   programs (never through a shell), not waited for.
+//! - **Crash guard**: while this director holds VIPs, an nftables table
+//!   `inet lvsd_vrrp` drops, at the `input` hook, packets to a held VIP for
+//!   the ports of its virtual services. A live lvsd never lets them reach
+//!   the kernel (the data plane takes them in XDP), so nothing changes
+//!   while it runs; but a SIGKILLed lvsd leaves its VIPs in the kernel,
+//!   which would answer the clients' segments of established connections
+//!   with resets until the new master's gratuitous ARPs move the clients:
+//!   the table (left behind too) makes the dead director silent instead,
+//!   so those connections survive on the new master. It is removed with
+//!   the VIPs, and at start with the stale VIPs. Needs `nft` (nftables).
 //! - **Sync daemon**: `lvs_sync_daemon IF NAME` follows instance NAME: its
 //!   master daemon runs while NAME is MASTER, its backup daemon otherwise
 //!   (without an instance both run from the start; see `ha::start`).
@@ -295,6 +305,7 @@ pub fn start(cfg: &Config, shared: Arc<Shared>, status: PathBuf) -> Option<VrrpD
         children: Vec::new(),
         buf: Vec::with_capacity(1500),
         epoch: Instant::now(),
+        holding: Vec::new(),
     };
     let thread = std::thread::Builder::new()
         .name("lvsd-vrrp".into())
@@ -316,6 +327,62 @@ struct Driver {
     children: Vec<Child>,
     buf: Vec<u8>,
     epoch: Instant,
+    /// Instances whose VIPs are on the system.
+    holding: Vec<bool>,
+}
+
+/// Name of the crash-guard table.
+const GUARD_TABLE: &str = "inet lvsd_vrrp";
+
+/// Runs `nft -f -` with `script`; false when it failed.
+fn nft(script: &str) -> bool {
+    let child = Command::new("nft")
+        .args(["-f", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::warn!("vrrp: cannot run nft: {e}");
+            return false;
+        }
+    };
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        let _ = stdin.write_all(script.as_bytes());
+    }
+    match child.wait_with_output() {
+        Ok(o) if o.status.success() => true,
+        Ok(o) => {
+            tracing::warn!(
+                "vrrp: nft failed: {}",
+                String::from_utf8_lossy(&o.stderr).trim()
+            );
+            false
+        }
+        Err(e) => {
+            tracing::warn!("vrrp: nft: {e}");
+            false
+        }
+    }
+}
+
+/// The crash-guard ruleset for `rules` (`(proto, vip, port)`, port 0 = all).
+fn guard_script(rules: &[(&str, Ipv4Addr, u16)]) -> String {
+    let mut s = format!(
+        "table {GUARD_TABLE}\ndelete table {GUARD_TABLE}\ntable {GUARD_TABLE} {{\n  chain input {{\n    type filter hook input priority -200; policy accept;\n"
+    );
+    for (proto, vip, port) in rules {
+        if *port == 0 {
+            s.push_str(&format!("    ip daddr {vip} meta l4proto {proto} drop\n"));
+        } else {
+            s.push_str(&format!("    ip daddr {vip} {proto} dport {port} drop\n"));
+        }
+    }
+    s.push_str("  }\n}\n");
+    s
 }
 
 fn open_socket(dev: &str, group: Ipv4Addr) -> std::io::Result<UdpSocket> {
@@ -405,6 +472,10 @@ impl Driver {
                 }
             }
         }
+        let _ = nft(&format!(
+            "table {GUARD_TABLE}\ndelete table {GUARD_TABLE}\n"
+        ));
+        self.holding = vec![false; self.insts.len()];
         let devs: Vec<String> = self.insts.iter().map(|i| i.dev.clone()).collect();
         for dev in devs {
             if self.sockets.contains_key(&dev) {
@@ -460,6 +531,9 @@ impl Driver {
         let now = self.now();
         let actions = self.engine.shutdown(now).to_vec();
         self.apply(&actions);
+        let _ = nft(&format!(
+            "table {GUARD_TABLE}\ndelete table {GUARD_TABLE}\n"
+        ));
         let _ = std::fs::remove_file(&self.status);
     }
 
@@ -574,6 +648,48 @@ impl Driver {
             if op == "add" { "added" } else { "removed" },
             inst.vips.len()
         );
+        if let Some(h) = self.holding.get_mut(id.0) {
+            *h = op == "add";
+        }
+        self.update_guard();
+    }
+
+    /// Rewrites the crash-guard table for the VIPs held now.
+    fn update_guard(&self) {
+        let held: Vec<Ipv4Addr> = self
+            .insts
+            .iter()
+            .zip(&self.holding)
+            .filter(|(_, h)| **h)
+            .flat_map(|(i, _)| i.vips.iter().map(|v| v.addr))
+            .collect();
+        let mut rules = Vec::new();
+        {
+            let control = self.shared.lock();
+            for svc in control.ipvs.services() {
+                if let lvs_core::ServiceKey::Addr {
+                    proto,
+                    addr: IpAddr::V4(a),
+                    port,
+                } = svc.config.key
+                    && held.contains(&a)
+                {
+                    let p = match proto {
+                        lvs_core::Protocol::Tcp => "tcp",
+                        lvs_core::Protocol::Udp => "udp",
+                        lvs_core::Protocol::Sctp => "sctp",
+                    };
+                    rules.push((p, a, port));
+                }
+            }
+        }
+        if rules.is_empty() {
+            let _ = nft(&format!(
+                "table {GUARD_TABLE}\ndelete table {GUARD_TABLE}\n"
+            ));
+        } else {
+            nft(&guard_script(&rules));
+        }
     }
 
     fn garp(&mut self, id: InstanceId, repeat: u32) {
@@ -701,6 +817,19 @@ impl Driver {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guard_drops_service_ports_of_held_vips() {
+        let vip = Ipv4Addr::new(10, 0, 0, 100);
+        let s = guard_script(&[("tcp", vip, 80), ("udp", vip, 0)]);
+        // Recreated atomically (create, delete, define) at the input hook.
+        assert!(s.starts_with(
+            "table inet lvsd_vrrp\ndelete table inet lvsd_vrrp\ntable inet lvsd_vrrp {"
+        ));
+        assert!(s.contains("type filter hook input priority -200; policy accept;"));
+        assert!(s.contains("ip daddr 10.0.0.100 tcp dport 80 drop\n"));
+        assert!(s.contains("ip daddr 10.0.0.100 meta l4proto udp drop\n"));
+    }
 
     #[test]
     fn garp_is_an_arp_announcement() {

@@ -52,10 +52,20 @@ impl Default for SyncOutFilter {
     }
 }
 
+/// One offered connection: its handle and its packet count at the packet
+/// that offered it (the count the kernel's rule is applied to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SyncOutEvent {
+    /// The connection.
+    pub conn: ConnId,
+    /// `in_pkts` after counting the packet.
+    pub in_pkts: u32,
+}
+
 /// The bounded ring of connections a sync master may have to send.
 #[derive(Debug, Default)]
 pub struct SyncOut {
-    ring: VecDeque<ConnId>,
+    ring: VecDeque<SyncOutEvent>,
     cap: usize,
     filter: Option<SyncOutFilter>,
     lost: u64,
@@ -138,11 +148,11 @@ impl SyncOut {
             self.lost += 1;
             return;
         }
-        self.ring.push_back(id);
+        self.ring.push_back(SyncOutEvent { conn: id, in_pkts });
     }
 
-    /// Move every waiting handle to `out`, oldest first.
-    pub(crate) fn drain_into(&mut self, out: &mut Vec<ConnId>) {
+    /// Move every waiting event to `out`, oldest first.
+    pub(crate) fn drain_into(&mut self, out: &mut Vec<SyncOutEvent>) {
         out.extend(self.ring.drain(..));
     }
 }
@@ -161,7 +171,9 @@ mod tests {
     fn kept(r: &mut SyncOut) -> Vec<ConnId> {
         let mut v = Vec::new();
         r.drain_into(&mut v);
-        v
+        // The count travels with the handle (these tests use slot = count
+        // where it matters).
+        v.iter().map(|e| e.conn).collect()
     }
 
     const TCP: u8 = 6;
@@ -182,8 +194,11 @@ mod tests {
         for pkts in 1..=110 {
             r.offer(ConnId::new(Af::Inet, pkts), pkts, UDP, 0, false);
         }
-        let slots: Vec<u32> = kept(&mut r).iter().map(|c| c.slot()).collect();
-        assert_eq!(slots, [3, 53, 103]);
+        let mut events = Vec::new();
+        r.drain_into(&mut events);
+        let counts: Vec<u32> = events.iter().map(|e| e.in_pkts).collect();
+        assert_eq!(counts, [3, 53, 103]);
+        assert!(events.iter().all(|e| e.conn.slot() == e.in_pkts));
     }
 
     #[test]

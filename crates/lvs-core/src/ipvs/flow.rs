@@ -1098,8 +1098,9 @@ impl Ipvs {
         &self.sync_out
     }
 
-    /// Move the connections waiting in the sync-out ring to `out`.
-    pub fn drain_sync_out(&mut self, out: &mut Vec<ConnId>) {
+    /// Move the connections waiting in the sync-out ring (with their packet
+    /// counts at the offering packet) to `out`.
+    pub fn drain_sync_out(&mut self, out: &mut Vec<crate::conn::sync_out::SyncOutEvent>) {
         self.sync_out.drain_into(out);
     }
 

@@ -1,0 +1,650 @@
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+//! End to end, issue 7: failover between two `lvsd` directors (VRRP v3,
+//! `advert_int 0.1`) with connection sync, LVS-DR, while long TCP transfers
+//! and a stream of short requests run; then the old master returns and
+//! preempts, and with `nopreempt` it does not.
+//!
+//! Topology: one L2 segment (a bridge in its own namespace); every piece
+//! lives in a namespace named `lvsha-PID-*`, deleted by name by its guard,
+//! also on failure; nothing in the root namespace.
+//!
+//! ```text
+//!  cli c0 10.77.0.50/24   d1 e0 10.77.0.11/24 (prio 150)   d2 e0 10.77.0.12/24 (prio 100)
+//!        │                      │                               │
+//!        └──────── sw: bridge br0 ──────────────────────────────┘
+//!                   │                    │
+//!  rs1 r0 10.77.0.21/24        rs2 r0 10.77.0.22/24     (VIP 10.77.0.100/32 on lo of both)
+//! ```
+//!
+//! Both directors run the same keepalived.conf (`vrrp_instance` + DR
+//! `virtual_server` + `lvs_sync_daemon e0`: master and backup sync daemons
+//! on both) except `state`/`priority`. What is checked:
+//! 1. election: d1 (150) becomes MASTER, d2 BACKUP (the status files);
+//! 2. sync: the 20 long transfers started through d1 appear in d2's
+//!    connection table (`ipvsadm -Lnc` on d2) — the kernel's rule (3rd
+//!    packet, 2 s flush) worked by hand says all 20 within about 2 s;
+//! 3. failover: d1's lvsd is SIGKILLed; d2 becomes MASTER, the VIP answers
+//!    again (time measured from the kill to the first completed TCP
+//!    connection), and the long transfers complete intact (every byte
+//!    checked) — loosely asserted (≥ 18 of 20; takeover < 3 × advert_int
+//!    + 1 s) and printed;
+//! 4. preemption: d1's lvsd is started again: it becomes MASTER and d2
+//!    BACKUP (time printed);
+//! 5. nopreempt: with `nopreempt` (and `state BACKUP`) on d1, after d1
+//!    restarts as BACKUP and d2 is MASTER, d1 stays BACKUP through 15
+//!    advert intervals.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::{Scratch, ipvsadm, is_root, live};
+use lvs_sys::NetNs;
+
+const VIP: Ipv4Addr = Ipv4Addr::new(10, 77, 0, 100);
+const RIPS: [&str; 2] = ["10.77.0.21", "10.77.0.22"];
+const DIRS: [&str; 2] = ["10.77.0.11", "10.77.0.12"];
+/// VRRP advert interval (v3).
+const ADVERT: Duration = Duration::from_millis(100);
+/// Long transfers.
+const STREAMS: usize = 20;
+/// Chunks per long transfer, and their size and spacing.
+const CHUNKS: usize = 60;
+const CHUNK: usize = 1000;
+const CHUNK_GAP: Duration = Duration::from_millis(100);
+
+fn netns(tag: &str) -> NetNs {
+    NetNs::create(&format!("lvsha-{}-{tag}", std::process::id())).unwrap()
+}
+
+fn sh(ns: &NetNs, args: &[&str]) {
+    ns.ip(args).unwrap();
+}
+
+fn sysctl(ns: &NetNs, key: &str, value: &str) {
+    let st = Command::new("ip")
+        .args(["netns", "exec", ns.name(), "sysctl", "-qw"])
+        .arg(format!("{key}={value}"))
+        .status()
+        .unwrap();
+    assert!(st.success(), "sysctl {key}");
+}
+
+fn veth(a: &NetNs, a_if: &str, b: &NetNs, b_if: &str) {
+    sh(
+        a,
+        &[
+            "link",
+            "add",
+            a_if,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            b_if,
+            "netns",
+            b.name(),
+        ],
+    );
+}
+
+/// The MAC address of `dev` in `ns`, lower case.
+fn mac(ns: &NetNs, dev: &str) -> String {
+    let out = ns.ip(&["-o", "link", "show", "dev", dev]).unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let f: Vec<&str> = text.split_whitespace().collect();
+    let i = f.iter().position(|w| *w == "link/ether").unwrap();
+    f[i + 1].to_ascii_lowercase()
+}
+
+/// The link-layer address of the client's neighbour entry for the VIP.
+fn neighbour(ns: &NetNs, dev: &str) -> String {
+    let out = ns
+        .ip(&["neigh", "show", "10.77.0.100", "dev", dev])
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap().to_ascii_lowercase();
+    let f: Vec<&str> = text.split_whitespace().collect();
+    f.iter()
+        .position(|w| *w == "lladdr")
+        .and_then(|i| f.get(i + 1))
+        .map_or_else(|| text.clone(), |m| (*m).to_string())
+}
+
+struct Lab {
+    cli: NetNs,
+    d: [NetNs; 2],
+    rs: [NetNs; 2],
+    sw: NetNs,
+}
+
+fn lab() -> Lab {
+    let lab = Lab {
+        cli: netns("cli"),
+        d: [netns("d1"), netns("d2")],
+        rs: [netns("rs1"), netns("rs2")],
+        sw: netns("sw"),
+    };
+    let Lab { cli, d, rs, sw } = &lab;
+    sh(sw, &["link", "add", "br0", "type", "bridge"]);
+    veth(cli, "c0", sw, "s0");
+    veth(&d[0], "e0", sw, "s1");
+    veth(&d[1], "e0", sw, "s2");
+    veth(&rs[0], "r0", sw, "s3");
+    veth(&rs[1], "r0", sw, "s4");
+    for s in ["s0", "s1", "s2", "s3", "s4"] {
+        sh(sw, &["link", "set", s, "master", "br0", "up"]);
+    }
+    sh(sw, &["link", "set", "br0", "up"]);
+    sh(cli, &["addr", "add", "10.77.0.50/24", "dev", "c0"]);
+    sh(cli, &["link", "set", "c0", "up"]);
+    for (n, ip) in d.iter().zip(DIRS) {
+        sh(n, &["addr", "add", &format!("{ip}/24"), "dev", "e0"]);
+        sh(n, &["link", "set", "e0", "up"]);
+    }
+    for (r, ip) in rs.iter().zip(RIPS) {
+        for iface in ["all", "r0"] {
+            sysctl(r, &format!("net.ipv4.conf.{iface}.arp_ignore"), "1");
+            sysctl(r, &format!("net.ipv4.conf.{iface}.arp_announce"), "2");
+        }
+        sh(r, &["addr", "add", &format!("{ip}/24"), "dev", "r0"]);
+        sh(r, &["link", "set", "r0", "up"]);
+        sh(r, &["addr", "add", "10.77.0.100/32", "dev", "lo"]);
+    }
+    for n in [cli, sw, &d[0], &d[1], &rs[0], &rs[1]] {
+        sh(n, &["link", "set", "lo", "up"]);
+    }
+    lab
+}
+
+fn keepalived_conf(state: &str, priority: u8, nopreempt: bool) -> String {
+    format!(
+        "global_defs {{
+    lvs_sync_daemon e0
+}}
+vrrp_instance VI_1 {{
+    state {state}
+    interface e0
+    virtual_router_id 51
+    priority {priority}
+    version 3
+    advert_int 0.1
+    {}
+    virtual_ipaddress {{
+        10.77.0.100/32
+    }}
+}}
+virtual_server 10.77.0.100 80 {{
+    lb_algo rr
+    lb_kind DR
+    protocol TCP
+    real_server {} 80 {{
+        weight 1
+    }}
+    real_server {} 80 {{
+        weight 1
+    }}
+}}
+",
+        if nopreempt { "nopreempt" } else { "" },
+        RIPS[0],
+        RIPS[1]
+    )
+}
+
+/// One director's lvsd, killed on drop.
+struct Director {
+    child: Child,
+    scratch: Scratch,
+    log: PathBuf,
+}
+
+impl Director {
+    fn start(ns: &NetNs, scratch: Scratch, conf: &str) -> Director {
+        let path = scratch.dir.join("keepalived.conf");
+        std::fs::write(&path, conf).unwrap();
+        let log = unique(scratch.dir.join("lvsd.log"));
+        let child = Command::new("ip")
+            .args(["netns", "exec", ns.name(), env!("CARGO_BIN_EXE_lvsd")])
+            .arg("--config")
+            .arg(&path)
+            .env("LVSD_SOCKET", scratch.socket())
+            .env("RUST_LOG", "info,lvsd::ha=debug")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut d = Director {
+            child,
+            scratch,
+            log,
+        };
+        let socket = d.scratch.socket();
+        let up = wait(Duration::from_secs(15), || {
+            live(&socket) || d.child.try_wait().unwrap().is_some()
+        });
+        assert!(
+            up && live(&socket),
+            "lvsd did not come up: {}",
+            d.log_text()
+        );
+        d
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The VRRP state from the status file (`VI_1 MASTER 150`).
+    fn state(&self) -> String {
+        let mut p = self.scratch.socket().into_os_string();
+        p.push(".vrrp");
+        std::fs::read_to_string(PathBuf::from(p))
+            .unwrap_or_default()
+            .split_whitespace()
+            .nth(1)
+            .unwrap_or("")
+            .to_string()
+    }
+
+    fn kill9(&mut self) {
+        let st = Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let _ = self.child.wait();
+    }
+
+    /// How many of the client ports `ports` have an ESTABLISHED entry in
+    /// `ipvsadm -Lnc`.
+    fn established(&self, ports: &[u16]) -> usize {
+        let out = ipvsadm(&self.scratch, &["-Lnc"]);
+        ports
+            .iter()
+            .filter(|p| {
+                let client = format!("10.77.0.50:{p}");
+                out.stdout
+                    .lines()
+                    .any(|l| l.contains("ESTABLISHED") && l.split_whitespace().any(|w| w == client))
+            })
+            .count()
+    }
+}
+
+impl Drop for Director {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn unique(p: PathBuf) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let n = N.fetch_add(1, Ordering::SeqCst);
+    p.with_file_name(format!("lvsd-{n}.log"))
+}
+
+/// Polls `f` every 10 ms until it holds or `limit` passes.
+fn wait(limit: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + limit;
+    while Instant::now() < end {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    f()
+}
+
+/// The byte at offset `i` of a long transfer.
+fn pattern(i: usize) -> u8 {
+    (i % 251) as u8
+}
+
+/// The real servers' program on VIP:80: `STREAM\n` gets `CHUNKS` chunks of
+/// the pattern, one every `CHUNK_GAP`; anything else a short HTTP answer.
+struct Server {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    fn start(ns: &NetNs, name: &'static str) -> Server {
+        let listener = ns
+            .run(|| TcpListener::bind(SocketAddr::new(VIP.into(), 80)))
+            .unwrap()
+            .unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stop2 = stop.clone();
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while !stop2.load(Ordering::Relaxed) && Instant::now() < deadline {
+                match listener.accept() {
+                    Ok((s, _)) => {
+                        std::thread::spawn(move || serve(s, name));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        Server {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+fn serve(mut s: TcpStream, name: &str) {
+    s.set_nonblocking(false).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.set_write_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut req = Vec::new();
+    let mut buf = [0u8; 512];
+    while !req.contains(&b'\n') {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => req.extend_from_slice(&buf[..n]),
+        }
+    }
+    if req.starts_with(b"STREAM") {
+        let mut chunk = vec![0u8; CHUNK];
+        for c in 0..CHUNKS {
+            for (j, b) in chunk.iter_mut().enumerate() {
+                *b = pattern(c * CHUNK + j);
+            }
+            if s.write_all(&chunk).is_err() {
+                return;
+            }
+            std::thread::sleep(CHUNK_GAP);
+        }
+    } else {
+        let body = format!("from {name}");
+        let _ = s.write_all(
+            format!(
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One long transfer from the client: all bytes, in order. `started` is
+/// bumped after the first chunk.
+fn long_transfer(started: &AtomicUsize, ports: &Mutex<Vec<u16>>) -> Result<(), String> {
+    let mut s =
+        TcpStream::connect_timeout(&SocketAddr::new(VIP.into(), 80), Duration::from_secs(3))
+            .map_err(|e| format!("connect: {e}"))?;
+    ports.lock().unwrap().push(s.local_addr().unwrap().port());
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    s.write_all(b"STREAM\n")
+        .map_err(|e| format!("write: {e}"))?;
+    let mut got = 0usize;
+    let mut buf = [0u8; 4096];
+    let mut first = true;
+    loop {
+        let n = s
+            .read(&mut buf)
+            .map_err(|e| format!("read after {got}: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        for (k, b) in buf[..n].iter().enumerate() {
+            if *b != pattern(got + k) {
+                return Err(format!("corrupt byte at {}", got + k));
+            }
+        }
+        got += n;
+        if first {
+            first = false;
+            started.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    if got == CHUNKS * CHUNK {
+        Ok(())
+    } else {
+        Err(format!("short: {got} bytes"))
+    }
+}
+
+/// One short request; true when answered.
+fn short_request(timeout: Duration) -> bool {
+    let Ok(mut s) = TcpStream::connect_timeout(&SocketAddr::new(VIP.into(), 80), timeout) else {
+        return false;
+    };
+    s.set_read_timeout(Some(timeout)).unwrap();
+    if s.write_all(b"GET / HTTP/1.0\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).is_ok() && (resp.ends_with(b"from rs1") || resp.ends_with(b"from rs2"))
+}
+
+/// Short requests every 50 ms from the client until `stop`: (sent, failed).
+fn short_stream(stop: Arc<AtomicBool>) -> (usize, usize) {
+    let (mut sent, mut failed) = (0, 0);
+    while !stop.load(Ordering::Relaxed) {
+        sent += 1;
+        if !short_request(Duration::from_secs(1)) {
+            failed += 1;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (sent, failed)
+}
+
+/// Time from `since` until a short request completes (a new attempt every
+/// 10 ms, each given 100 ms: the figure is at most ~110 ms late).
+fn time_to_answer(since: Instant, limit: Duration) -> Option<Duration> {
+    let end = since + limit;
+    while Instant::now() < end {
+        if short_request(Duration::from_millis(100)) {
+            return Some(since.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+#[test]
+fn failover_with_sync_then_preempt_and_nopreempt() {
+    assert!(
+        is_root(),
+        "this privileged test needs root (network namespaces, XDP, raw sockets): run the suite as root"
+    );
+    let lab = lab();
+    let _servers = [
+        Server::start(&lab.rs[0], "rs1"),
+        Server::start(&lab.rs[1], "rs2"),
+    ];
+    let mut d1 = Director::start(
+        &lab.d[0],
+        Scratch::new("ha-d1"),
+        &keepalived_conf("MASTER", 150, false),
+    );
+    let d2 = Director::start(
+        &lab.d[1],
+        Scratch::new("ha-d2"),
+        &keepalived_conf("BACKUP", 100, false),
+    );
+    // 1. Election.
+    assert!(
+        wait(Duration::from_secs(10), || d1.state() == "MASTER"
+            && d2.state() == "BACKUP"),
+        "election: d1 {} d2 {}\nd1 log:\n{}\nd2 log:\n{}",
+        d1.state(),
+        d2.state(),
+        d1.log_text(),
+        d2.log_text()
+    );
+    // The VIP answers through d1.
+    let first = lab
+        .cli
+        .run(|| time_to_answer(Instant::now(), Duration::from_secs(10)))
+        .unwrap();
+    assert!(first.is_some(), "no answer through d1: {}", d1.log_text());
+
+    // 2. Long transfers and short requests through d1.
+    let started = Arc::new(AtomicUsize::new(0));
+    let stop_short = Arc::new(AtomicBool::new(false));
+    let results: Arc<Mutex<Vec<Result<(), String>>>> = Arc::default();
+    let ports: Arc<Mutex<Vec<u16>>> = Arc::default();
+    let (longs, short) = {
+        let (started, stop_short, results) = (started.clone(), stop_short.clone(), results.clone());
+        let ports = ports.clone();
+        lab.cli
+            .run(move || {
+                let longs: Vec<_> = (0..STREAMS)
+                    .map(|_| {
+                        let (started, results) = (started.clone(), results.clone());
+                        let ports = ports.clone();
+                        std::thread::spawn(move || {
+                            let r = long_transfer(&started, &ports);
+                            results.lock().unwrap().push(r);
+                        })
+                    })
+                    .collect();
+                let short = std::thread::spawn(move || short_stream(stop_short));
+                (longs, short)
+            })
+            .unwrap()
+    };
+    assert!(
+        wait(Duration::from_secs(10), || started.load(Ordering::SeqCst)
+            == STREAMS),
+        "only {} of {STREAMS} transfers started: {:?}",
+        started.load(Ordering::SeqCst),
+        results.lock().unwrap()
+    );
+    // The kernel's rule: each transfer is sent at its 3rd packet (the
+    // request), in a message flushed when full or 2 s old.
+    let ports = ports.lock().unwrap().clone();
+    let synced_at = Instant::now();
+    let synced = wait(Duration::from_secs(8), || d2.established(&ports) == STREAMS);
+    eprintln!(
+        "sync: {} of {STREAMS} transfers in d2's table {:?} after they all started",
+        d2.established(&ports),
+        synced_at.elapsed()
+    );
+    assert!(
+        synced,
+        "d2 holds {} of the {STREAMS} transfers: {}\nd1 log:\n{}\nd2 log:\n{}",
+        d2.established(&ports),
+        ipvsadm(&d2.scratch, &["-Lnc"]).stdout,
+        d1.log_text(),
+        d2.log_text()
+    );
+
+    // 3. SIGKILL the master.
+    // The client reaches the VIP through d1 (its gratuitous ARPs won).
+    assert_eq!(
+        neighbour(&lab.cli, "c0"),
+        mac(&lab.d[0], "e0"),
+        "client's neighbour entry for the VIP"
+    );
+    let killed = Instant::now();
+    d1.kill9();
+    let takeover = lab
+        .cli
+        .run(move || time_to_answer(killed, Duration::from_secs(10)))
+        .unwrap();
+    let became_master = wait(Duration::from_secs(5), || d2.state() == "MASTER");
+    for h in longs {
+        h.join().unwrap();
+    }
+    stop_short.store(true, Ordering::Relaxed);
+    let (sent, failed) = short.join().unwrap();
+    let results = results.lock().unwrap().clone();
+    let intact = results.iter().filter(|r| r.is_ok()).count();
+    eprintln!(
+        "failover: takeover {takeover:?} after SIGKILL (advert_int {ADVERT:?}); \
+         long transfers intact {intact}/{STREAMS}; short requests failed {failed}/{sent}"
+    );
+    assert!(became_master, "d2 did not become MASTER: {}", d2.log_text());
+    // d2's gratuitous ARPs moved the client.
+    assert_eq!(neighbour(&lab.cli, "c0"), mac(&lab.d[1], "e0"));
+    let takeover = takeover.unwrap_or_else(|| panic!("the VIP never answered: {}", d2.log_text()));
+    assert!(
+        takeover < 3 * ADVERT + Duration::from_secs(1),
+        "takeover {takeover:?}"
+    );
+    assert!(
+        intact >= STREAMS - 2,
+        "{intact}/{STREAMS} intact: {results:?}\nd2 log:\n{}",
+        d2.log_text()
+    );
+
+    // 4. d1 returns and preempts.
+    let scratch1 = Scratch::new("ha-d1b");
+    drop(d1);
+    let back = Instant::now();
+    let d1 = Director::start(&lab.d[0], scratch1, &keepalived_conf("MASTER", 150, false));
+    let preempted = wait(Duration::from_secs(10), || {
+        d1.state() == "MASTER" && d2.state() == "BACKUP"
+    });
+    let preempt_time = back.elapsed();
+    let answer = lab
+        .cli
+        .run(|| time_to_answer(Instant::now(), Duration::from_secs(10)))
+        .unwrap();
+    eprintln!(
+        "preempt: d1 MASTER and d2 BACKUP {preempt_time:?} after d1's lvsd started; VIP answered {answer:?} later"
+    );
+    assert!(
+        preempted,
+        "d1 {} d2 {}\nd1 log:\n{}\nd2 log:\n{}",
+        d1.state(),
+        d2.state(),
+        d1.log_text(),
+        d2.log_text()
+    );
+    assert!(answer.is_some(), "no answer after preemption");
+
+    // 5. nopreempt: d1 comes back as BACKUP with nopreempt and stays so.
+    let mut d1 = d1;
+    d1.kill9();
+    assert!(
+        wait(Duration::from_secs(5), || d2.state() == "MASTER"),
+        "d2 did not take over again: {}",
+        d2.log_text()
+    );
+    let scratch1 = Scratch::new("ha-d1c");
+    drop(d1);
+    let d1 = Director::start(&lab.d[0], scratch1, &keepalived_conf("BACKUP", 150, true));
+    assert!(
+        wait(Duration::from_secs(5), || d1.state() == "BACKUP"),
+        "d1 state {}: {}",
+        d1.state(),
+        d1.log_text()
+    );
+    std::thread::sleep(15 * ADVERT);
+    assert_eq!(
+        (d1.state().as_str(), d2.state().as_str()),
+        ("BACKUP", "MASTER"),
+        "nopreempt: d1 log:\n{}",
+        d1.log_text()
+    );
+    let answer = lab
+        .cli
+        .run(|| time_to_answer(Instant::now(), Duration::from_secs(5)))
+        .unwrap();
+    assert!(answer.is_some(), "no answer with d2 as master");
+}
