@@ -48,9 +48,15 @@
 #define MAX_LOCAL4 8
 #define MAX_LOCAL6 4
 
+#ifndef GUE_PORT_INIT
+#define GUE_PORT_INIT 0
+#endif
+
 // Configuration, set by the loader before the program is loaded (read-only afterwards).
 // GUE destination port in host order; 0 disables GUE decapsulation.
-volatile const __u16 gue_port = 0;
+volatile const __u16 gue_port = GUE_PORT_INIT;
+// Non-zero: skip the DECAP_L3 flags (Linux 6.3+) and switch families the pre-6.3 way.
+volatile const __u8 force_compat = 0;
 // Local IPv4 addresses (network order) and how many are set.
 volatile const __u32 n_local4 = 0;
 volatile const __u32 local4[MAX_LOCAL4] = {};
@@ -229,8 +235,21 @@ int lvs_decap(struct __sk_buff *skb)
 		flags = BPF_F_ADJ_ROOM_DECAP_L3_IPV4;
 	else if (inner == 6 && !outer_v6)
 		flags = BPF_F_ADJ_ROOM_DECAP_L3_IPV6;
-	if (bpf_skb_adjust_room(skb, -(__s32)hlen, BPF_ADJ_ROOM_MAC, flags))
-		return TC_ACT_SHOT;
+	if (!flags) {
+		if (bpf_skb_adjust_room(skb, -(__s32)hlen, BPF_ADJ_ROOM_MAC, 0))
+			return TC_ACT_SHOT;
+	} else if (force_compat || bpf_skb_adjust_room(skb, -(__s32)hlen, BPF_ADJ_ROOM_MAC, flags)) {
+		// Kernels before 6.3 reject the DECAP_L3 flags. bpf_skb_change_proto switches
+		// skb->protocol and resizes the room after the MAC header by the difference of
+		// the two IP header sizes (IPv4 -> IPv6: 20 bytes more, IPv6 -> IPv4: 20 less);
+		// the rest of the outer headers goes with a plain adjust_room.
+		__u16 to = inner == 4 ? ETH_P_IP_ : ETH_P_IPV6_;
+		__s32 rest = inner == 6 ? (__s32)hlen + 20 : (__s32)hlen - 20;
+		if (bpf_skb_change_proto(skb, bpf_htons(to), 0))
+			return TC_ACT_SHOT;
+		if (bpf_skb_adjust_room(skb, -rest, BPF_ADJ_ROOM_MAC, 0))
+			return TC_ACT_SHOT;
+	}
 	if (flags) {
 		__u16 p = bpf_htons(inner == 4 ? ETH_P_IP_ : ETH_P_IPV6_);
 		if (bpf_skb_store_bytes(skb, 12, &p, 2, 0))

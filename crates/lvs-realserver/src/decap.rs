@@ -14,6 +14,11 @@
 //! process that made it: `lvsadm realserver setup --mode tun` exits and the filter stays;
 //! [`detach`] removes filters named [`PROG`] from the interface. The configuration is compiled
 //! into the program's read-only data at load time; to change it, detach and attach again.
+//!
+//! Mixed families (4in6, 6in4) use `bpf_skb_adjust_room`'s DECAP_L3 flags (Linux 6.3+); on
+//! older kernels, which refuse them, the program switches the family with
+//! `bpf_skb_change_proto` first (checked on Linux 6.1 in the ipvs-ref lab,
+//! `lab/decap_kernel_director.sh`).
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::process::Command;
@@ -51,6 +56,11 @@ pub struct DecapConfig {
     pub gue_port: Option<u16>,
     /// Outer destination addresses accepted; empty accepts any.
     pub local: Vec<IpAddr>,
+    /// Always switch families (4in6, 6in4) the way kernels before 6.3 need
+    /// (`bpf_skb_change_proto`, then `bpf_skb_adjust_room`) instead of trying the DECAP_L3
+    /// flags first. The program falls back to it by itself when the flags are refused; this
+    /// exists to test that path on newer kernels.
+    pub force_compat: bool,
 }
 
 /// Counters of the program, summed over CPUs.
@@ -117,8 +127,10 @@ impl Decap {
         let n4 = v4.len() as u32;
         let n6 = v6.len() as u32;
         let port = cfg.gue_port.unwrap_or(0);
+        let compat = u8::from(cfg.force_compat);
         let mut ebpf = EbpfLoader::new()
             .override_global("gue_port", &port, true)
+            .override_global("force_compat", &compat, true)
             .override_global("n_local4", &n4, true)
             .override_global("local4", &local4, true)
             .override_global("n_local6", &n6, true)

@@ -443,6 +443,7 @@ fn apply_one(c: &Change) -> Result<(), Error> {
             let mut d = Decap::load(&DecapConfig {
                 gue_port: *gue_port,
                 local: local.clone(),
+                force_compat: false,
             })?;
             d.attach(dev)?;
             Ok(())

@@ -31,8 +31,17 @@ fn dir6() -> IpAddr {
 }
 
 fn load(local: Vec<IpAddr>, gue_port: Option<u16>) -> Decap {
+    load_with(local, gue_port, false)
+}
+
+fn load_with(local: Vec<IpAddr>, gue_port: Option<u16>, force_compat: bool) -> Decap {
     assert!(is_root(), "decap tests need root (BPF_PROG_TEST_RUN)");
-    Decap::load(&DecapConfig { gue_port, local }).unwrap()
+    Decap::load(&DecapConfig {
+        gue_port,
+        local,
+        force_compat,
+    })
+    .unwrap()
 }
 
 fn inner4() -> Vec<u8> {
@@ -77,6 +86,18 @@ fn ipip_all_four_family_mixes() {
     assert_decapsulated(&d, &encapsulate(&i4, dir6(), rs6(), Tunnel::Ipip), &i4);
     let st = d.stats().unwrap();
     assert_eq!((st.ipip, st.gue, st.gre, st.passed), (4, 0, 0, 0));
+}
+
+#[test]
+fn mixed_families_the_pre_6_3_way() {
+    // bpf_skb_change_proto + adjust_room instead of the DECAP_L3 flags: same result.
+    let d = load_with(vec![rs4(), rs6()], Some(GUE_PORT), true);
+    let (i4, i6) = (inner4(), inner6());
+    for t in [Tunnel::Ipip, gue(GUE_PORT), Tunnel::Gre { csum: true }] {
+        assert_decapsulated(&d, &encapsulate(&i6, dir4(), rs4(), t), &i6);
+        assert_decapsulated(&d, &encapsulate(&i4, dir6(), rs6(), t), &i4);
+        assert_decapsulated(&d, &encapsulate(&i4, dir4(), rs4(), t), &i4);
+    }
 }
 
 #[test]
@@ -192,8 +213,9 @@ proptest! {
         kind in 0u8..4,
         inner_v6 in any::<bool>(),
         outer_v6 in any::<bool>(),
+        compat in any::<bool>(),
     ) {
-        let d = load(vec![rs4(), rs6()], Some(GUE_PORT));
+        let d = load_with(vec![rs4(), rs6()], Some(GUE_PORT), compat);
         let inner = if inner_v6 {
             inner_udp(v6("2001:db8::7"), v6("fd99::9"), 1, 2, &payload)
         } else {

@@ -50,6 +50,7 @@ fn kernel_ipvs_tunnel_packets_are_decapsulated() {
     let d = Decap::load(&DecapConfig {
         gue_port: Some(6080),
         local: vec![v4("10.0.2.2"), v6("fd02::2")],
+        force_compat: false,
     })
     .unwrap();
     let (mut decapsulated, mut remcsum, mut other) = (0u64, 0, 0);

@@ -230,6 +230,7 @@ fn tunnelled_datagrams_reach_the_vip_with_the_client_address() {
         let mut d = Decap::load(&DecapConfig {
             gue_port: Some(GUE_PORT),
             local: vec![r4, r6],
+            force_compat: false,
         })
         .unwrap();
         d.attach("r0").unwrap();
