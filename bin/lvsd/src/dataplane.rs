@@ -33,19 +33,24 @@
 //!   (`mem::swap`, no allocation), processes the batch and swaps it back;
 //!   a control request therefore waits at most one batch, and the timers
 //!   and listings see the counters the data path updated.
-//! - **Machine view** (`lvs_datapath::Config`): interfaces (MAC, MTU, first
-//!   IPv4 / global IPv6 address), main-table unicast routes, the director's
-//!   addresses (all interfaces) from rtnetlink at start and every 2 s
-//!   (a dump, not yet the monitor); neighbours are
-//!   re-read every 500 ms. The real servers' addresses are given to the
-//!   kernel to resolve (`NTF_USE`) as soon as they are configured. A packet
-//!   whose next hop has no MAC is held (up to 16 packets, 300 ms), the
-//!   kernel is asked to resolve the real servers and the packet's
-//!   destination, the neighbours are re-read every 2 ms while packets are
-//!   held, and the held packet is processed again (its connection exists by
-//!   then: its packet is counted twice in the statistics); when the pool is
-//!   full or the time is up it is dropped (counted). The director's own
-//!   addresses stay configured in the kernel, which keeps answering ARP.
+//! - **Machine view** (`lvs_datapath::Config`, `dataplane/machine.rs`):
+//!   interfaces (MAC, MTU, first IPv4 / global IPv6 address), main-table
+//!   unicast routes, the director's addresses (all interfaces) and the
+//!   usable neighbours, dumped from rtnetlink at start and kept current by
+//!   an rtnetlink monitor (links, neighbours, IPv4 and IPv6 addresses and
+//!   routes; subscribed before the dump): a neighbour notification is
+//!   applied in place, a link / address / route notification or a monitor
+//!   overrun (`ENOBUFS`) makes it dump again. No timer: the worker reads
+//!   the monitor once per loop turn. The real servers' addresses are given
+//!   to the kernel to resolve (`NTF_USE`) as soon as they are configured. A
+//!   packet whose next hop has no MAC is held (up to 16 packets, 300 ms),
+//!   the kernel is asked to resolve the real servers and the packet's
+//!   destination, and the held packets are processed again as soon as a
+//!   neighbour notification arrives (and every 20 ms, to expire them; the
+//!   connection exists by then: its packet is counted twice in the
+//!   statistics); when the pool is full or the time is up it is dropped
+//!   (counted). The director's own addresses stay configured in the
+//!   kernel, which keeps answering ARP.
 //! - **Local real servers** (`dataplane/local.rs`): when the configuration
 //!   changes, destinations whose address is the director's own (or
 //!   loopback) get the LOCALNODE method (`Local` in the listing), as the
@@ -83,11 +88,10 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use lvs_core::{FwdMethod, Ipvs, ServiceKey};
-use lvs_datapath::{Config, Datapath, DropReason, Frame, Interface, Neighbour, Route, Verdict};
+use lvs_datapath::{Datapath, DropReason, Frame, Route, Verdict};
 use lvs_io::classify::{Steered, classify};
 use lvs_io::{Action, IoError, PacketIo, PacketSocket, SteerKey, Steering, XskConfig, XskSocket};
 use lvs_sys::rtnl::Rtnl;
-use lvs_wire::MacAddr;
 use lvs_wire::parse::{self, L3};
 
 use crate::args::IoKind;
@@ -95,24 +99,23 @@ use crate::args::IoKind;
 mod checksum;
 mod kfilter;
 mod local;
+mod machine;
 
 use crate::server::Shared;
 use checksum::complete_l4_checksum;
 use kfilter::KernelFilter;
 use local::LocalPath;
+use machine::{MachineView, machine_config};
 
 /// Frames received per batch.
 const BATCH: usize = 64;
-/// How often neighbours are re-read when nothing is missing.
-const NEIGH_REFRESH: Duration = Duration::from_millis(500);
-/// How often links, addresses and routes are re-read.
-const MACHINE_REFRESH: Duration = Duration::from_secs(2);
 /// Packets held while their next hop is resolved.
 const HOLD_SLOTS: usize = 16;
 /// How long a packet may be held.
 const HOLD_TIME: Duration = Duration::from_millis(300);
-/// Neighbour re-read period while packets are held.
-const HOLD_RETRY: Duration = Duration::from_millis(2);
+/// While packets are held, how often they are processed again even without
+/// a neighbour change (so that they expire on time).
+const HOLD_RETRY: Duration = Duration::from_millis(20);
 
 /// Why the data plane could not start.
 #[derive(Debug, thiserror::Error)]
@@ -316,6 +319,10 @@ struct Worker {
     local: Option<LocalPath>,
     /// The generation whose local destinations were marked.
     marked: u64,
+    /// The rtnetlink monitor keeping `dp`'s machine view current.
+    machine: MachineView,
+    /// The served interfaces' indexes.
+    ifindexes: Vec<u32>,
 }
 
 fn io_err(ifname: &str) -> impl FnOnce(IoError) -> DataplaneError + '_ {
@@ -323,14 +330,6 @@ fn io_err(ifname: &str) -> impl FnOnce(IoError) -> DataplaneError + '_ {
         ifname: ifname.to_string(),
         source,
     }
-}
-
-fn mac_of(bytes: &[u8]) -> MacAddr {
-    let mut m = [0u8; 6];
-    if bytes.len() == 6 {
-        m.copy_from_slice(bytes);
-    }
-    MacAddr(m)
 }
 
 impl Worker {
@@ -397,7 +396,10 @@ impl Worker {
                 None
             }
         };
-        let config = machine_config(&mut rtnl, &links, &ports)?;
+        // Subscribe before the dump: nothing changes unseen in between.
+        let machine = MachineView::open()?;
+        let ifindexes: Vec<u32> = ports.iter().map(|p| p.ifindex).collect();
+        let config = machine_config(&mut rtnl, &links, &ifindexes)?;
         tracing::info!(
             interfaces = ?ports.iter().map(|p| &p.name).collect::<Vec<_>>(),
             routes = config.routes.len(),
@@ -424,6 +426,8 @@ impl Worker {
             kfilter,
             local,
             marked: u64::MAX,
+            machine,
+            ifindexes,
         };
         w.sync_steering();
         Ok(w)
@@ -507,43 +511,6 @@ impl Worker {
         }
     }
 
-    /// Re-reads links, addresses and routes (the served interfaces stay
-    /// the ones chosen at start).
-    fn refresh_machine(&mut self) {
-        let fresh = self
-            .rtnl
-            .links()
-            .map_err(DataplaneError::from)
-            .and_then(|links| machine_config(&mut self.rtnl, &links, &self.ports));
-        match fresh {
-            Ok(mut c) => {
-                let old = self.dp.config_mut();
-                c.fwmark_rules = std::mem::take(&mut old.fwmark_rules);
-                c.pmtu_disc = old.pmtu_disc;
-                *old = c;
-            }
-            Err(e) => tracing::warn!("machine view refresh: {e}"),
-        }
-    }
-
-    fn refresh_neighbours(&mut self) {
-        match self.rtnl.neighbours() {
-            Ok(list) => {
-                let config = self.dp.config_mut();
-                config.neighbours.clear();
-                config
-                    .neighbours
-                    .extend(list.iter().filter(|n| n.is_usable()).filter_map(|n| {
-                        n.lladdr.as_ref().map(|mac| Neighbour {
-                            ip: n.addr,
-                            mac: mac_of(mac),
-                        })
-                    }));
-            }
-            Err(e) => tracing::warn!("neighbour dump: {e}"),
-        }
-    }
-
     fn run(&mut self, stop: &AtomicBool) {
         let mut pending: Vec<Pending> = (0..BATCH)
             .map(|_| Pending {
@@ -552,8 +519,7 @@ impl Worker {
             })
             .collect();
         let mut frame = Frame::default();
-        let mut last_refresh = Instant::now();
-        let mut last_machine = Instant::now();
+        let mut last_retry = Instant::now();
         let mut idle_turn = 0usize;
         while !stop.load(Ordering::Relaxed) {
             self.sync_steering();
@@ -574,18 +540,13 @@ impl Worker {
                     }
                 }
             }
+            let changed = self
+                .machine
+                .poll(&mut self.rtnl, &self.ifindexes, self.dp.config_mut());
             let holding = self.held.iter().any(|h| h.since.is_some());
-            let period = if holding { HOLD_RETRY } else { NEIGH_REFRESH };
-            if last_machine.elapsed() >= MACHINE_REFRESH {
-                self.refresh_machine();
-                last_machine = Instant::now();
-            }
-            if last_refresh.elapsed() >= period {
-                self.refresh_neighbours();
-                last_refresh = Instant::now();
-                if holding {
-                    self.retry_held(&mut frame);
-                }
+            if holding && (changed.neighbours || last_retry.elapsed() >= HOLD_RETRY) {
+                self.retry_held(&mut frame);
+                last_retry = Instant::now();
             }
             if received == 0 && !self.ports.is_empty() {
                 idle_turn = (idle_turn + 1) % self.ports.len();
@@ -611,6 +572,7 @@ impl Worker {
             local_delivered = self.local.as_ref().map_or(0, |l| l.delivered),
             local_failed = self.local.as_ref().map_or(0, |l| l.failed),
             local_not_reinjected = self.counters.local_not_reinjected,
+            monitor_overruns = self.machine.overruns,
             "data plane stopped"
         );
         // Dropping the ports (by the caller dropping `self`) detaches the programs.
@@ -881,63 +843,6 @@ fn steering_keys(ipvs: &Ipvs) -> HashSet<SteerKey> {
         }
     }
     keys
-}
-
-/// The machine view from rtnetlink.
-fn machine_config(
-    rtnl: &mut Rtnl,
-    links: &[lvs_sys::rtnl::Link],
-    ports: &[Port],
-) -> Result<Config, DataplaneError> {
-    let addrs = rtnl.addresses()?;
-    let routes = rtnl.routes()?;
-    let mut config = Config::new();
-    for port in ports {
-        let Some(link) = links.iter().find(|l| l.index == port.ifindex) else {
-            continue;
-        };
-        let mine = || addrs.iter().filter(|a| a.index == link.index);
-        config.interfaces.push(Interface {
-            ifindex: link.index,
-            mac: mac_of(&link.mac),
-            mtu: u16::try_from(link.mtu).unwrap_or(u16::MAX),
-            v4: mine().find_map(|a| match a.addr {
-                IpAddr::V4(v) => Some(v),
-                IpAddr::V6(_) => None,
-            }),
-            v6: mine().find_map(|a| match a.addr {
-                IpAddr::V6(v) if a.scope == 0 => Some(v),
-                _ => None,
-            }),
-        });
-    }
-    const MAIN_TABLE: u32 = 254;
-    const RTN_UNICAST: u8 = 1;
-    for r in &routes {
-        let Some(oif) = r.oif else { continue };
-        if r.table == MAIN_TABLE && r.kind == RTN_UNICAST {
-            config.routes.push(Route {
-                prefix: r.dst,
-                len: r.dst_len,
-                gateway: r.gateway,
-                ifindex: oif,
-            });
-        }
-    }
-    config.local_addrs = addrs.iter().map(|a| a.addr).collect();
-    let mut w_neigh = Vec::new();
-    for n in rtnl.neighbours()? {
-        if n.is_usable()
-            && let Some(mac) = &n.lladdr
-        {
-            w_neigh.push(Neighbour {
-                ip: n.addr,
-                mac: mac_of(mac),
-            });
-        }
-    }
-    config.neighbours = w_neigh;
-    Ok(config)
 }
 
 #[cfg(test)]

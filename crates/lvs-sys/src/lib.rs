@@ -3,7 +3,8 @@
 //! * [`netns`]: named network namespaces with a delete-on-drop guard, and running code inside
 //!   one on a dedicated thread.
 //! * [`rtnl`]: rtnetlink dumps of links, addresses, routes and neighbours of the calling
-//!   thread's namespace, and a neighbour-resolution trigger.
+//!   thread's namespace, a neighbour-resolution trigger, and a monitor of their changes
+//!   (blocking or non-blocking reads, overruns reported).
 //! * [`sysctl`]: reading and writing `/proc/sys` keys.
 //!
 //! The kernel keeps owning addresses, ARP/ND and routing; the data plane reads them from here.
@@ -32,4 +33,8 @@ pub enum SysError {
     /// A netlink message could not be parsed.
     #[error("malformed netlink message: {0}")]
     Malformed(&'static str),
+    /// A monitor socket's receive buffer overflowed (`ENOBUFS`): notifications were lost, and
+    /// the state must be dumped again.
+    #[error("netlink notifications lost (receive buffer overrun)")]
+    Overrun,
 }

@@ -8,6 +8,13 @@
 //! `NTF_USE`, which makes the kernel create the entry if needed and send a solicitation
 //! (`neigh_event_send`); the answer shows up in a later dump or on the monitor.
 //!
+//! Monitor: a socket bound to multicast groups ([`Rtnl::monitor`]) receives one notification
+//! per change (`RTM_NEW*` / `RTM_DEL*`). When the socket's receive buffer overflows the kernel
+//! drops notifications and the next read fails with `ENOBUFS`
+//! ([`SysError::Overrun`]): the reader must dump again. Open the monitor before the initial
+//! dump so that nothing changes unseen in between. Monitor sockets ask for a 4 MiB receive
+//! buffer (`SO_RCVBUFFORCE` when privileged, else `SO_RCVBUF` capped by `rmem_max`).
+//!
 //! Parsing is bounds-checked on every length read from the kernel: malformed messages give
 //! [`SysError::Malformed`], never a panic.
 
@@ -51,6 +58,9 @@ pub mod groups {
     pub const IPV6_IFADDR: u32 = 0x100;
     /// IPv6 route changes.
     pub const IPV6_ROUTE: u32 = 0x400;
+    /// Everything a forwarding plane needs: links, neighbours, IPv4 and IPv6 addresses and
+    /// routes.
+    pub const ALL: u32 = LINK | NEIGH | IPV4_IFADDR | IPV4_ROUTE | IPV6_IFADDR | IPV6_ROUTE;
 }
 
 /// Neighbour states (`NUD_*`).
@@ -391,9 +401,32 @@ impl Rtnl {
         Self::open_groups(0)
     }
 
-    /// Opens a socket subscribed to `groups` (see [`groups`]) for [`Rtnl::next_event`].
+    /// Opens a socket subscribed to `groups` (see [`groups`]) for [`Rtnl::next_events`] and
+    /// [`Rtnl::try_next_events`].
     pub fn monitor(groups: u32) -> Result<Self, SysError> {
-        Self::open_groups(groups)
+        let s = Self::open_groups(groups)?;
+        s.grow_rcvbuf(4 << 20);
+        Ok(s)
+    }
+
+    /// Best effort: a larger receive buffer makes overruns rarer.
+    #[allow(unsafe_code)]
+    fn grow_rcvbuf(&self, bytes: i32) {
+        for opt in [libc::SO_RCVBUFFORCE, libc::SO_RCVBUF] {
+            // SAFETY: bytes is a live i32 of the size passed, only read.
+            let rc = unsafe {
+                libc::setsockopt(
+                    self.fd.as_raw_fd(),
+                    libc::SOL_SOCKET,
+                    opt,
+                    (&bytes as *const i32).cast(),
+                    std::mem::size_of::<i32>() as libc::socklen_t,
+                )
+            };
+            if rc == 0 {
+                return;
+            }
+        }
     }
 
     #[allow(unsafe_code)]
@@ -452,8 +485,13 @@ impl Rtnl {
         Ok(self.seq)
     }
 
-    #[allow(unsafe_code)]
     fn recv(&mut self) -> Result<usize, SysError> {
+        self.recv_flags(0).map(|n| n.unwrap_or(0))
+    }
+
+    /// `recv` with `flags`; `None` when `MSG_DONTWAIT` found nothing (or a timeout passed).
+    #[allow(unsafe_code)]
+    fn recv_flags(&mut self, flags: i32) -> Result<Option<usize>, SysError> {
         loop {
             // SAFETY: buf is a live, writable buffer of buf.len() bytes.
             let n = unsafe {
@@ -461,17 +499,19 @@ impl Rtnl {
                     self.fd.as_raw_fd(),
                     self.buf.as_mut_ptr().cast(),
                     self.buf.len(),
-                    0,
+                    flags,
                 )
             };
             if n < 0 {
                 let e = std::io::Error::last_os_error();
-                if e.kind() == std::io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(SysError::Io("recv(netlink)".into(), e));
+                return match e.raw_os_error() {
+                    Some(libc::EINTR) => continue,
+                    Some(libc::EAGAIN) => Ok(None),
+                    Some(libc::ENOBUFS) => Err(SysError::Overrun),
+                    _ => Err(SysError::Io("recv(netlink)".into(), e)),
+                };
             }
-            return Ok(n as usize);
+            return Ok(Some(n as usize));
         }
     }
 
@@ -587,9 +627,25 @@ impl Rtnl {
     }
 
     /// Blocks for the next batch of notifications (socket from [`Rtnl::monitor`]) and appends
-    /// the recognised ones to `out`.
+    /// the recognised ones to `out`. [`SysError::Overrun`]: some were lost.
     pub fn next_events(&mut self, out: &mut Vec<Event>) -> Result<(), SysError> {
         let n = self.recv()?;
+        self.parse_events(n, out)
+    }
+
+    /// Appends the notifications already queued on a monitor socket to `out`, without
+    /// blocking; false when none was pending. [`SysError::Overrun`]: some were lost (the
+    /// caller dumps again; later reads work).
+    pub fn try_next_events(&mut self, out: &mut Vec<Event>) -> Result<bool, SysError> {
+        let mut any = false;
+        while let Some(n) = self.recv_flags(libc::MSG_DONTWAIT)? {
+            self.parse_events(n, out)?;
+            any = true;
+        }
+        Ok(any)
+    }
+
+    fn parse_events(&self, n: usize, out: &mut Vec<Event>) -> Result<(), SysError> {
         let b = &self.buf[..n];
         let mut off = 0;
         while off + 16 <= n {
