@@ -589,3 +589,52 @@ fn director_check_reads_lvsd_table() {
     expect(&o, &["DIR-IP-FORWARD", "DIR-TUN-MTU"]);
     assert!(o.stdout.contains("DIR-TUN-MTU 10.0.0.13"), "{}", o.stdout);
 }
+
+#[test]
+fn ipv6_dr_setup_and_nat_forwarding() {
+    let l = lab("v6");
+    l.rs.ip(&["addr", "add", "fd00::2/64", "dev", "r0", "nodad"])
+        .unwrap();
+    l.rs.ip(&["-6", "route", "add", "default", "via", "fd00::fe"])
+        .unwrap();
+    // No ARP sysctls for an IPv6 VIP: only the address on lo, as /128.
+    let setup = ["realserver", "setup", "--mode", "dr", "--vip", "fd00::100"];
+    let mut dry = setup.to_vec();
+    dry.push("--dry-run");
+    let o = l.rs_cmd(&dry);
+    assert_eq!(
+        (o.code, o.stdout.as_str()),
+        (0, "ip link set lo up\nip addr add fd00::100/128 dev lo\n")
+    );
+    let check = ["realserver", "check", "--mode", "dr", "--vip", "fd00::100"];
+    expect(&lvsadm(&l.rs, &check), &["RS-VIP-MISSING"]);
+    assert_eq!(l.rs_cmd(&setup).code, 0);
+    expect(&lvsadm(&l.rs, &check), &[]);
+
+    // The director of an IPv6 NAT service needs IPv6 forwarding.
+    l.dir
+        .ip(&["addr", "add", "fd00::1/64", "dev", "d0", "nodad"])
+        .unwrap();
+    l.dir
+        .ip(&["addr", "add", "fd00::100/128", "dev", "lo"])
+        .unwrap();
+    l.set(&l.dir, "net.ipv6.conf.all.forwarding", "0");
+    let nat = [
+        "check",
+        "--no-arp",
+        "--vip",
+        "fd00::100",
+        "--rip",
+        "fd00::2",
+        "--mode",
+        "nat",
+    ];
+    let o = lvsadm(&l.dir, &nat);
+    expect(&o, &["DIR-IP-FORWARD"]);
+    assert!(
+        o.stdout
+            .contains("sysctl -w net.ipv6.conf.all.forwarding=1")
+    );
+    l.set(&l.dir, "net.ipv6.conf.all.forwarding", "1");
+    expect(&lvsadm(&l.dir, &nat), &[]);
+}

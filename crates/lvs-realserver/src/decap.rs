@@ -230,12 +230,21 @@ pub fn detach(dev: &str) -> Result<bool, Error> {
     }
 }
 
-/// Whether a filter named [`PROG`] sits on the ingress of `dev` (asks `tc filter show`).
+/// Whether a filter named [`PROG`] sits on the ingress of `dev` (asks `tc filter show`; a
+/// host without `tc` is reported as having none).
 pub fn is_attached(dev: &str) -> Result<bool, Error> {
-    let out = Command::new("tc")
+    let out = match Command::new("tc")
         .args(["filter", "show", "dev", dev, "ingress"])
         .output()
-        .map_err(|e| Error::Command(format!("tc filter show dev {dev} ingress: {e}")))?;
+    {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => {
+            return Err(Error::Command(format!(
+                "tc filter show dev {dev} ingress: {e}"
+            )));
+        }
+    };
     if !out.status.success() {
         // No clsact qdisc: tc complains; nothing is attached then.
         return Ok(false);
