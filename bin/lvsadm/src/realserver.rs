@@ -24,9 +24,7 @@ use std::time::Duration;
 
 use lvs_ipvsadm::run::Backend;
 use lvs_proto::{FwdMethod, Request, Response, ServiceKey, TunnelType};
-use lvs_realserver::diagnose::{
-    self, ArpAnswer, DirectorDest, DirectorService, RealServerSpec, resolve_dev,
-};
+use lvs_realserver::diagnose::{self, ArpAnswer, DirectorDest, DirectorService, RealServerSpec};
 use lvs_realserver::plan::{self, Change, STATE_FILE, SetupSpec, State};
 use lvs_realserver::snapshot::Snapshot;
 use lvs_realserver::{Mode, TunType};
@@ -456,13 +454,17 @@ fn director_check(args: &[String]) -> i32 {
                 continue;
             }
             probed.push(vip);
-            // Probe where the VIP lives (its interface), else where it is routed.
+            // Probe where the VIP lives. A VIP that is not local (this host is a router in
+            // front of the service) is answered by the director, legitimately: no probe.
             let dev = s
                 .addrs_of(vip)
                 .find(|a| s.link(&a.dev).is_some_and(|l| l.arps()))
                 .map(|a| a.dev.clone())
-                .or_else(|| s.dev_to(vip).map(str::to_owned))
-                .or_else(|| resolve_dev(&s, None, false));
+                .or_else(|| {
+                    s.is_local(vip)
+                        .then(|| s.dev_to(vip).map(str::to_owned))
+                        .flatten()
+                });
             let Some(dev) = dev else { continue };
             match lvs_realserver::arp::probe(&s, &dev, v4, Duration::from_millis(o.arp_wait_ms)) {
                 Ok(macs) => answers.extend(macs.into_iter().map(|mac| ArpAnswer {
