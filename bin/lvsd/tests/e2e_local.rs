@@ -20,7 +20,10 @@
 //! 5. Both servers see the client's own address; the listing counts 5
 //! connections per destination and no outgoing packets for the local one
 //! (its replies leave by the kernel's own path, which IPVS does not
-//! account: `ip_vs_out` ignores non-NAT connections).
+//! account: `ip_vs_out` ignores non-NAT connections). Last, the director
+//! itself fetches from the NAT real server, as a health check would: the
+//! answer comes from a steered reply source and belongs to no connection,
+//! so it too must reach the local stack.
 
 mod common;
 
@@ -156,6 +159,16 @@ fn local_real_server_answers(tag: &str, args: &[&str]) {
         stats_column(&stats, "127.0.0.1:80", 1).unwrap() >= 4 * 5,
         "{stats}"
     );
+
+    // The director's own connection to the NAT real server (what a health
+    // check does): the answers come from RIP:80, a steered reply source,
+    // and are no connection's, so the engine hands them to the local stack
+    // (`Local`), which must get them.
+    let direct = lab
+        .dir
+        .run(|| common::lab::get(Ipv4Addr::new(192, 168, 100, 39)))
+        .unwrap();
+    assert_eq!(direct.as_deref(), Ok("from RS1"), "{}", lvsd.log_text());
 
     let status = lvsd.terminate();
     assert!(
