@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 secs="${1:-60}"
 shift || true
 targets=("$@")
-[ "${#targets[@]}" -gt 0 ] || targets=(wire_parsers wire_mutators datapath_process)
+[ "${#targets[@]}" -gt 0 ] || targets=(wire_parsers wire_mutators datapath_process vrrp_decode sync_decode)
 triple="$(rustc -vV | sed -n 's/^host: //p')"
 export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 \
 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table \
@@ -24,6 +24,16 @@ for t in "${targets[@]}"; do
     python3 - "corpus/$t" "$t" <<'PY'
 import glob, hashlib, struct, sys, os
 out, target = sys.argv[1], sys.argv[2]
+# VRRP adverts and sync datagrams: the lab captures, one hex packet a line.
+captures = {'vrrp_decode': '../testdata/vrrp/*.txt', 'sync_decode': '../testdata/sync/*.txt'}
+if target in captures:
+    for path in glob.glob(captures[target]):
+        for line in open(path):
+            line = line.strip()
+            if line and not line.startswith('#') and all(c in '0123456789abcdef' for c in line):
+                s = bytes.fromhex(line)
+                open(os.path.join(out, hashlib.sha1(s).hexdigest()), 'wb').write(s)
+    sys.exit(0)
 for path in glob.glob('../crates/*/testdata/*.pcap') + glob.glob('../crates/*/testdata/*/*.pcap'):
     d = open(path, 'rb').read()
     off = 24
