@@ -14,9 +14,9 @@
 //!   version, VRID, authentication, interval and address list; rejections
 //!   are logged (`WARN vrrp: NAME: advert rejected: REASON`), so an
 //!   authentication mismatch with a peer shows in the log.
-//! - **Timers**: the thread sleeps in `recv` until the engine's
-//!   `next_deadline` (at most 100 ms), then runs `handle_timeout`; time is
-//!   a monotonic clock since the driver started.
+//! - **Timers**: the thread polls its sockets (non-blocking) and sleeps
+//!   until the engine's `next_deadline`, at most 5 ms at a time, then runs
+//!   `handle_timeout`; time is a monotonic clock since the driver started.
 //! - **Actions**: adverts are built by the engine and sent to the group or
 //!   to each `unicast_peer`; VIPs are added / removed with the `ip` command
 //!   (`ip addr add VIP/PREFIX dev IF [label L]`); gratuitous ARPs (ARP
@@ -68,8 +68,8 @@ use crate::server::Shared;
 
 /// Default VRRP IPv4 group.
 const GROUP4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
-/// Longest sleep between engine checks.
-const MAX_WAIT: Duration = Duration::from_millis(100);
+/// Longest sleep between socket polls.
+const MAX_WAIT: Duration = Duration::from_millis(5);
 
 /// A VIP as it is put on an interface.
 #[derive(Debug, Clone)]
@@ -524,8 +524,8 @@ impl Driver {
                     .engine
                     .next_deadline()
                     .map_or(MAX_WAIT, |d| d.saturating_sub(self.now()))
-                    .clamp(Duration::from_millis(1), Duration::from_millis(5));
-                std::thread::sleep(wait.min(MAX_WAIT));
+                    .clamp(Duration::from_millis(1), MAX_WAIT);
+                std::thread::sleep(wait);
             }
         }
         let now = self.now();
