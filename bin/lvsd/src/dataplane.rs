@@ -481,6 +481,7 @@ impl Worker {
             }
         }
         self.steered = want;
+        self.shared.mark_applied(generation);
         resolve.sort_unstable();
         resolve.dedup();
         self.dest_addrs = resolve;

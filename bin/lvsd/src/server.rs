@@ -4,7 +4,7 @@
 use std::io::{self, Cursor, Read, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -63,6 +63,9 @@ pub enum StartError {
     Dataplane(#[from] dataplane::DataplaneError),
 }
 
+/// Longest wait of a reply for the data plane to apply its request.
+const APPLY_BOUND: Duration = Duration::from_millis(200);
+
 /// The state every task shares: the one control handler, the clock
 /// (tokio's monotonic clock, so that tests can pause it) and a generation
 /// counter bumped after every request, which the data plane watches.
@@ -71,6 +74,10 @@ pub struct Shared {
     control: Mutex<Control>,
     epoch: Instant,
     generation: AtomicU64,
+    /// The last generation the data plane put in place (its steering), and
+    /// whether a data plane runs to say so (see [`Shared::applied`]).
+    applied: AtomicU64,
+    acks: AtomicBool,
     /// The health checks of a keepalived.conf `--config` (reload target).
     health: std::sync::OnceLock<crate::health::Handle>,
 }
@@ -87,6 +94,8 @@ impl Shared {
             control: Mutex::new(control),
             epoch: Instant::now(),
             generation: AtomicU64::new(0),
+            applied: AtomicU64::new(0),
+            acks: AtomicBool::new(false),
             health: std::sync::OnceLock::new(),
         }
     }
@@ -99,6 +108,26 @@ impl Shared {
     /// How many requests were handled (a change marker).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
+    }
+
+    /// The data plane has the configuration of `generation` in place.
+    pub fn mark_applied(&self, generation: u64) {
+        self.applied.fetch_max(generation, Ordering::Release);
+        self.acks.store(true, Ordering::Release);
+    }
+
+    /// Waits until the data plane has put `generation` in place (bounded by
+    /// [`APPLY_BOUND`]; at once when no data plane runs), so that a reply
+    /// means what it means with the kernel: a service added is steered to
+    /// lvsd, a service deleted is no longer, when ipvsadm returns.
+    pub(crate) async fn applied(&self, generation: u64) {
+        let end = Instant::now() + APPLY_BOUND;
+        while self.acks.load(Ordering::Acquire)
+            && self.applied.load(Ordering::Acquire) < generation
+            && Instant::now() < end
+        {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
     }
 
     /// Milliseconds since the daemon started.
@@ -550,7 +579,9 @@ async fn serve(shared: Arc<Shared>, mut stream: UnixStream, id: u64) {
             },
             Ok(req) => {
                 tracing::debug!(client = id, ?req, "request");
-                shared.handle(req)
+                let resp = shared.handle(req);
+                shared.applied(shared.generation()).await;
+                resp
             }
         };
         let bytes = match lvs_proto::frame::encode(&resp) {
@@ -614,6 +645,36 @@ mod tests {
         assert!(cps(&shared) > 0, "the estimator ran at 2 s");
         // The clock the handlers see is the same paused clock.
         assert_eq!(shared.now(), Time(2100));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn replies_wait_until_the_data_plane_applied_the_request() {
+        let s = Arc::new(shared());
+        // No data plane: no wait.
+        let g = s.generation() + 1;
+        let t0 = Instant::now();
+        s.applied(g).await;
+        assert_eq!(t0.elapsed(), Duration::ZERO);
+        // A data plane acknowledged generation 0: generation 1 waits for it.
+        s.mark_applied(0);
+        let s2 = s.clone();
+        let waiter = tokio::spawn(async move {
+            s2.applied(1).await;
+            Instant::now()
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !waiter.is_finished(),
+            "replied before the data plane applied"
+        );
+        s.mark_applied(1);
+        let done = waiter.await.unwrap();
+        assert!(done >= t0 + Duration::from_millis(50));
+        assert!(done < t0 + APPLY_BOUND);
+        // A data plane that never answers delays a reply by the bound only.
+        let t1 = Instant::now();
+        s.applied(5).await;
+        assert_eq!(t1.elapsed(), APPLY_BOUND);
     }
 
     #[test]

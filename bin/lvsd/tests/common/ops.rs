@@ -155,6 +155,23 @@ impl Server {
     /// A TCP server on `addr:port`: every connection gets `name\n` for each
     /// line it sends, until it closes.
     pub fn lines(ns: &NetNs, addr: Ipv4Addr, port: u16, name: &'static str) -> Server {
+        Server::tcp(ns, addr, port, name, serve_lines)
+    }
+
+    /// An HTTP/1.0 server on `addr:80` answering `body` and closing; one
+    /// thread per connection, so that a connection cut by a change on the
+    /// director (its request never comes) does not delay the next ones.
+    pub fn http(ns: &NetNs, addr: Ipv4Addr, body: &'static str) -> Server {
+        Server::tcp(ns, addr, 80, body, serve_http)
+    }
+
+    fn tcp(
+        ns: &NetNs,
+        addr: Ipv4Addr,
+        port: u16,
+        name: &'static str,
+        serve: fn(TcpStream, &str, &AtomicBool),
+    ) -> Server {
         let listener = ns
             .run(move || TcpListener::bind(SocketAddr::new(addr.into(), port)))
             .unwrap()
@@ -171,7 +188,7 @@ impl Server {
                     Ok((s, peer)) => {
                         peers2.lock().unwrap().push(peer);
                         let stop3 = stop2.clone();
-                        conns.push(std::thread::spawn(move || serve_lines(s, name, &stop3)));
+                        conns.push(std::thread::spawn(move || serve(s, name, &stop3)));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(5)),
                 }
@@ -186,6 +203,24 @@ impl Server {
             threads: vec![t],
         }
     }
+}
+
+fn serve_http(mut s: TcpStream, body: &str, _stop: &AtomicBool) {
+    s.set_nonblocking(false).unwrap();
+    s.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    let mut req = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !req.windows(4).any(|w| w == b"\r\n\r\n") {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => req.extend_from_slice(&buf[..n]),
+        }
+    }
+    let resp = format!(
+        "HTTP/1.0 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = s.write_all(resp.as_bytes());
 }
 
 fn serve_lines(s: TcpStream, name: &str, stop: &AtomicBool) {
