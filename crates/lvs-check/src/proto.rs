@@ -15,6 +15,10 @@
 //!   one answer record.
 //! - SMTP_CHECK (`check_smtp.c`): the banner must be a 220 reply, `HELO`
 //!   must get 250; replies may be multi-line (`250-...` then `250 ...`).
+//! - PING_CHECK (`check_ping.c`): one ICMP echo request (ICMPv6 for IPv6
+//!   real servers); the matching echo reply (same identifier and sequence
+//!   number) passes. IPv4 requests carry their RFC 1071 checksum; the
+//!   kernel fills the ICMPv6 one.
 
 use std::net::IpAddr;
 
@@ -187,6 +191,64 @@ pub fn dns_answer_ok(query: &[u8], answer: &[u8]) -> bool {
             .is_some_and(|q| q.eq_ignore_ascii_case(question))
 }
 
+/// The internet checksum (RFC 1071) of `data`.
+pub fn inet_checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for pair in data.chunks(2) {
+        let word = match pair {
+            [a, b] => u16::from_be_bytes([*a, *b]),
+            [a] => u16::from_be_bytes([*a, 0]),
+            _ => 0,
+        };
+        sum += u32::from(word);
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// An ICMP echo request (type 8, or 128 for ICMPv6) with `payload`.
+pub fn icmp_echo_request(v6: bool, id: u16, seq: u16, payload: &[u8]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(8 + payload.len());
+    p.push(if v6 { 128 } else { 8 });
+    p.push(0);
+    p.extend_from_slice(&[0, 0]);
+    p.extend_from_slice(&id.to_be_bytes());
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(payload);
+    if !v6 {
+        let c = inet_checksum(&p);
+        p[2..4].copy_from_slice(&c.to_be_bytes());
+    }
+    p
+}
+
+/// Whether `packet`, as a raw socket returns it (IPv4: with its IP
+/// header; ICMPv6: without), is the echo reply to request `id`/`seq`.
+pub fn icmp_echo_reply_matches(v6: bool, packet: &[u8], id: u16, seq: u16) -> bool {
+    let icmp = if v6 {
+        packet
+    } else {
+        let Some(first) = packet.first() else {
+            return false;
+        };
+        let ihl = usize::from(first & 0x0f) * 4;
+        if first >> 4 != 4 || ihl < 20 {
+            return false;
+        }
+        match packet.get(ihl..) {
+            Some(rest) => rest,
+            None => return false,
+        }
+    };
+    let reply_type = if v6 { 129 } else { 0 };
+    matches!(icmp, [t, 0, _, _, i0, i1, s0, s1, ..]
+        if *t == reply_type
+            && u16::from_be_bytes([*i0, *i1]) == id
+            && u16::from_be_bytes([*s0, *s1]) == seq)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,5 +338,53 @@ mod tests {
         assert!(!dns_answer_ok(&q, &bad));
         assert!(!dns_answer_ok(&q, &q));
         assert!(!dns_answer_ok(&q, &a[..11]));
+    }
+
+    #[test]
+    fn internet_checksum_of_rfc_1071_example() {
+        // RFC 1071 section 3: the words 0001 f203 f4f5 f6f7 sum to ddf2
+        // (end-around carry), whose complement is 220d.
+        assert_eq!(
+            inet_checksum(&[0x00, 0x01, 0xf2, 0x03, 0xf4, 0xf5, 0xf6, 0xf7]),
+            0x220d
+        );
+        // An odd length pads with a zero byte.
+        assert_eq!(inet_checksum(&[0xff]), !0xff00);
+    }
+
+    #[test]
+    fn icmp_echo_request_and_reply() {
+        let req = icmp_echo_request(false, 0x1234, 7, b"lvs");
+        assert_eq!(&req[..2], &[8, 0]);
+        assert_eq!(&req[4..8], &[0x12, 0x34, 0, 7]);
+        // A packet carrying its checksum sums to zero.
+        assert_eq!(inet_checksum(&req), 0);
+        let v6 = icmp_echo_request(true, 1, 2, b"");
+        assert_eq!(v6, [128, 0, 0, 0, 0, 1, 0, 2]);
+        // IPv4 reply: a 20-byte header, then type 0 with the same id/seq.
+        let mut reply = vec![0x45; 1];
+        reply.extend_from_slice(&[0; 19]);
+        reply.extend_from_slice(&[0, 0, 0, 0, 0x12, 0x34, 0, 7]);
+        assert!(icmp_echo_reply_matches(false, &reply, 0x1234, 7));
+        assert!(!icmp_echo_reply_matches(false, &reply, 0x1234, 8));
+        assert!(!icmp_echo_reply_matches(false, &reply, 0x1235, 7));
+        // Our own request looped back is not a reply.
+        let mut looped = reply.clone();
+        looped[20] = 8;
+        assert!(!icmp_echo_reply_matches(false, &looped, 0x1234, 7));
+        assert!(!icmp_echo_reply_matches(false, &reply[..24], 0x1234, 7));
+        assert!(!icmp_echo_reply_matches(false, &[], 1, 1));
+        assert!(icmp_echo_reply_matches(
+            true,
+            &[129, 0, 9, 9, 0, 1, 0, 2],
+            1,
+            2
+        ));
+        assert!(!icmp_echo_reply_matches(
+            true,
+            &[128, 0, 9, 9, 0, 1, 0, 2],
+            1,
+            2
+        ));
     }
 }

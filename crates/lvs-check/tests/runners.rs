@@ -708,3 +708,50 @@ async fn ssl_get_with_a_ca_verifies_the_name() {
         .is_err()
     );
 }
+
+/// PING_CHECK outcome for a real server at `rs` (an IPv4 or IPv6 service
+/// accordingly).
+async fn ping(rs: std::net::IpAddr) -> Outcome {
+    let vip = if rs.is_ipv6() {
+        "2001:db8::1"
+    } else {
+        "10.0.0.1"
+    };
+    let vs = load(&format!(
+        "virtual_server {vip} 80 {{\n protocol TCP\n delay_loop 1\n real_server {rs} 80 {{\n PING_CHECK {{\n connect_timeout 2\n }}\n }}\n}}\n"
+    ));
+    let spec = spec_of(&vs);
+    timeout(BOUND, runner::run(&spec, None)).await.unwrap()
+}
+
+#[test]
+fn ping_check_answers_on_loopback_and_fails_without_a_route() {
+    assert!(
+        nix::unistd::Uid::effective().is_root(),
+        "this privileged test needs root (raw ICMP sockets, a network namespace); run the suite as root"
+    );
+    // A namespace of our own with only `lo`: nothing leaves it.
+    let ns = lvs_sys::NetNs::create(&format!("lvsrs-c-{}-ping", std::process::id())).unwrap();
+    ns.ip(&["link", "set", "lo", "up"]).unwrap();
+    let got = ns
+        .run(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                [
+                    ping("127.0.0.1".parse().unwrap()).await,
+                    ping("::1".parse().unwrap()).await,
+                    // No route in this namespace: the send fails at once.
+                    ping("10.255.0.1".parse().unwrap()).await,
+                    ping("2001:db8:ffff::1".parse().unwrap()).await,
+                ]
+            })
+        })
+        .unwrap();
+    assert_eq!(
+        got,
+        [Outcome::Up, Outcome::Up, Outcome::Down, Outcome::Down]
+    );
+}

@@ -14,14 +14,16 @@
 //! `misc_timeout` (default `delay_loop`) a MISC_CHECK program, which is
 //! then killed with its process group.
 //!
-//! Not supported (reported by the configuration layer as unsupported or
-//! ignored here): `bind_if`, `fwmark` on check packets, PING_CHECK (needs
-//! raw sockets), HTTP `regex`, `SSL { certificate key }` client
-//! certificates, chunked transfer decoding for `digest` with
-//! `http_protocol 1.1`.
+//! PING_CHECK sends one ICMP echo over a raw socket (needs `CAP_NET_RAW`).
+//!
+//! Not supported (reported by the configuration layer as unsupported):
+//! `bind_if`, `fwmark` on check packets, HTTP `regex`, `SSL { certificate
+//! key }` client certificates; not done: chunked transfer decoding for
+//! `digest` with `http_protocol 1.1`.
 
 mod fleet;
 mod net;
+mod ping;
 mod script;
 
 use std::collections::BTreeMap;
@@ -144,7 +146,7 @@ pub async fn run(spec: &CheckSpec, tls: Option<&Arc<rustls::ClientConfig>>) -> O
             };
             return misc_outcome(code, m.dynamic, spec.configured_weight);
         }
-        CheckKind::Ping => false,
+        CheckKind::Ping => ping::ping_check(spec).await,
     };
     if ok { Outcome::Up } else { Outcome::Down }
 }

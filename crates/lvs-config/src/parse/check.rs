@@ -199,14 +199,20 @@ fn connect_stmt(cx: &mut Cx<'_>, s: &Stmt, c: &mut ConnectOptions) -> bool {
             }
         }
         "bindto" => c.bindto = cx.ip_kw(s).or(c.bindto),
-        "bind_if" => c.bind_if = cx.string_kw(s).or(c.bind_if.take()),
+        "bind_if" => {
+            cx.not_applied(s);
+            c.bind_if = cx.string_kw(s).or(c.bind_if.take());
+        }
         "bind_port" => {
             if cx.simple(s) {
                 cx.max_args(s, 1);
                 c.bind_port = cx.port_at(s, 1).or(c.bind_port);
             }
         }
-        "fwmark" => c.fwmark = cx.u32_kw(s, 0, u32::MAX).or(c.fwmark),
+        "fwmark" => {
+            cx.not_applied(s);
+            c.fwmark = cx.u32_kw(s, 0, u32::MAX).or(c.fwmark);
+        }
         _ => return false,
     }
     true
@@ -289,7 +295,10 @@ fn url(cx: &mut Cx<'_>, s: &Stmt, b: &Block) -> Option<UrlCheck> {
                 }
             }
             "virtualhost" => u.virtualhost = cx.string_kw(s),
-            "regex" => u.regex = cx.string_kw(s),
+            "regex" => {
+                cx.not_applied(s);
+                u.regex = cx.string_kw(s);
+            }
             "regex_no_match" => u.regex_no_match |= cx.flag_kw(s),
             "regex_options" => {
                 if cx.simple(s) {

@@ -111,8 +111,14 @@ fn ssl(cx: &mut Cx<'_>, s: &Stmt, b: &Block) -> SslConfig {
         match s.keyword() {
             "password" => ssl.password = cx.string_kw(s),
             "ca" => ssl.ca = cx.string_kw(s),
-            "certificate" => ssl.certificate = cx.string_kw(s),
-            "key" => ssl.key = cx.string_kw(s),
+            "certificate" => {
+                cx.not_applied(s);
+                ssl.certificate = cx.string_kw(s);
+            }
+            "key" => {
+                cx.not_applied(s);
+                ssl.key = cx.string_kw(s);
+            }
             _ => cx.unknown(s),
         }
     }
@@ -156,6 +162,18 @@ impl Cx<'_> {
             DiagKind::Unsupported,
             s.loc(),
             format!("keepalived keyword `{kw}` is not supported by lvs-rs - ignored"),
+            kw,
+        );
+    }
+
+    /// A keepalived keyword that is read into the model but that lvs-rs's
+    /// health checkers do not act on.
+    pub(crate) fn not_applied(&mut self, s: &Stmt) {
+        let kw = s.keyword();
+        self.warn(
+            DiagKind::Unsupported,
+            s.loc(),
+            format!("keepalived keyword `{kw}` is read but not applied by lvs-rs's checkers"),
             kw,
         );
     }
