@@ -16,7 +16,8 @@
 //!   router) against this host's addresses, routes and sysctls, plus an ARP probe for each
 //!   IPv4 VIP on its interface. Exit 1 when something is found.
 //!
-//! Exit codes: 0 clean / done, 1 findings or a failed change, 2 usage errors.
+//! Exit codes: 0 clean / done, 1 findings or a failed change, 2 usage errors (and `check`
+//! without `--vip` when lvsd cannot be reached).
 
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -364,7 +365,9 @@ fn tun_type(t: TunnelType) -> TunType {
 fn lvsd_services() -> Option<Vec<DirectorService>> {
     let mut b = SocketBackend::from_env();
     if let Err(e) = b.connect() {
-        eprintln!("lvsadm: check: lvsd not reachable ({e:?}); checking the host only");
+        eprintln!(
+            "lvsadm: check: lvsd not reachable ({e}); give the service with --vip ADDR --rip ADDR"
+        );
         return None;
     }
     match b.call(Request::ListServices) {
@@ -420,7 +423,10 @@ fn director_check(args: &[String]) -> i32 {
         Err(e) => return usage(&e),
     };
     let services: Vec<DirectorService> = if o.vips.is_empty() {
-        lvsd_services().unwrap_or_default()
+        match lvsd_services() {
+            Some(s) => s,
+            None => return 2,
+        }
     } else {
         if o.vips.len() != 1 && !o.rips.is_empty() {
             return usage("check: give one --vip with its --rip list");

@@ -588,6 +588,8 @@ fn director_check_reads_lvsd_table() {
     );
     expect(&o, &["DIR-IP-FORWARD", "DIR-TUN-MTU"]);
     assert!(o.stdout.contains("DIR-TUN-MTU 10.0.0.13"), "{}", o.stdout);
+    // Without lvsd and without a service on the command line there is nothing to check.
+    assert_eq!(lvsadm(&l.dir, &["check", "--no-arp"]).code, 2);
 }
 
 #[test]
