@@ -51,13 +51,17 @@
 //!   statistics); when the pool is full or the time is up it is dropped
 //!   (counted). The director's own addresses stay configured in the
 //!   kernel, which keeps answering ARP.
-//! - **Local real servers** (`dataplane/local.rs`): when the configuration
-//!   changes, destinations whose address is the director's own (or
-//!   loopback) get the LOCALNODE method (`Local` in the listing), as the
-//!   kernel does when they are added or edited.
+//! - **Local real servers** (`dataplane/local.rs`): as the kernel decides
+//!   per packet by the route to the real server, destinations whose address
+//!   is local (loopback, or one of the director's) are routed, in the
+//!   engine's machine view, to lvsd's TAP device `lvsd-local`; the listing
+//!   keeps their configured method (the 6.1 kernel shows `Route` / `Masq`).
+//!   Recomputed under the control lock whenever the configuration or the
+//!   machine view changed, before any packet is processed against it.
 //! - **Verdicts**: `Forward` / `Reply` are transmitted on the egress
 //!   interface's socket (in place when it is the receiving one, else
-//!   copied to a per-batch buffer and sent after the batch). `Local`: an
+//!   copied to a per-batch buffer and sent after the batch; to the TAP for a
+//!   local real server, where the kernel receives it as from a wire). `Local`: an
 //!   unfragmented IP packet the kernel did not get is written, with its MAC
 //!   header readdressed, to lvsd's TAP device `lvsd-local`, where the
 //!   kernel receives it as from a wire (local real servers, packets to the
@@ -317,8 +321,11 @@ struct Worker {
     kfilter: Option<KernelFilter>,
     /// Local delivery (`None` when the TAP could not be created).
     local: Option<LocalPath>,
-    /// The generation whose local destinations were marked.
+    /// The generation whose local destinations were routed to the TAP
+    /// (`u64::MAX`: redo at the next batch).
     marked: u64,
+    /// Destinations whose address is local (see [`local`]).
+    local_dests: Vec<IpAddr>,
     /// The rtnetlink monitor keeping `dp`'s machine view current.
     machine: MachineView,
     /// The served interfaces' indexes.
@@ -426,6 +433,7 @@ impl Worker {
             kfilter,
             local,
             marked: u64::MAX,
+            local_dests: Vec::new(),
             machine,
             ifindexes,
         };
@@ -441,12 +449,14 @@ impl Worker {
         }
         self.generation = generation;
         let want = {
-            let mut control = self.shared.lock();
-            mark_local(
+            let control = self.shared.lock();
+            sync_local(
                 &self.shared,
-                &mut control,
+                &control,
                 &mut self.marked,
-                &self.dp.config().local_addrs,
+                self.local.as_ref(),
+                &mut self.local_dests,
+                self.dp.config_mut(),
             );
             steering_keys(&control.ipvs)
         };
@@ -584,11 +594,13 @@ impl Worker {
         let shared = self.shared.clone();
         let mut control = shared.lock();
         let now = shared.now();
-        mark_local(
+        sync_local(
             &shared,
-            &mut control,
+            &control,
             &mut self.marked,
-            &self.dp.config().local_addrs,
+            self.local.as_ref(),
+            &mut self.local_dests,
+            self.dp.config_mut(),
         );
         std::mem::swap(&mut control.ipvs, self.dp.ipvs_mut());
         for h in self.held.iter_mut() {
@@ -609,13 +621,13 @@ impl Worker {
             match verdict {
                 Verdict::Forward { ifindex, .. } | Verdict::Reply { ifindex, .. } => {
                     h.since = None;
-                    match self.ports.iter_mut().find(|q| q.ifindex == ifindex) {
-                        Some(q) => match q.io.send(frame.data()) {
-                            Ok(1) => self.counters.tx += 1,
-                            Ok(_) | Err(_) => self.counters.tx_failed += 1,
-                        },
-                        None => self.counters.no_port += 1,
-                    }
+                    send_to(
+                        &mut self.ports,
+                        &mut self.local,
+                        &mut self.counters,
+                        ifindex,
+                        frame.data(),
+                    );
                 }
                 Verdict::Drop(DropReason::NoNeighbour) if since.elapsed() < HOLD_TIME => {}
                 Verdict::Drop(DropReason::NoNeighbour) => {
@@ -651,11 +663,13 @@ impl Worker {
             let shared = self.shared.clone();
             let mut control = shared.lock();
             let now = shared.now();
-            mark_local(
+            sync_local(
                 &shared,
-                &mut control,
+                &control,
                 &mut self.marked,
-                &self.dp.config().local_addrs,
+                self.local.as_ref(),
+                &mut self.local_dests,
+                self.dp.config_mut(),
             );
             std::mem::swap(&mut control.ipvs, self.dp.ipvs_mut());
             let port = &mut self.ports[i];
@@ -733,36 +747,64 @@ impl Worker {
             };
         }
         for p in &pending[..npending] {
-            match self.ports.iter_mut().find(|q| q.ifindex == p.ifindex) {
-                Some(q) => match q.io.send(p.frame.data()) {
-                    Ok(1) => self.counters.tx += 1,
-                    Ok(_) | Err(_) => self.counters.tx_failed += 1,
-                },
-                None => self.counters.no_port += 1,
-            }
+            send_to(
+                &mut self.ports,
+                &mut self.local,
+                &mut self.counters,
+                p.ifindex,
+                p.frame.data(),
+            );
         }
         (received, missed)
     }
 }
 
-/// Marks local destinations LOCALNODE when the configuration changed since
-/// the last time (called with the control lock held: the generation moves
-/// under that lock, so no packet is processed against a configuration
-/// whose local destinations are not marked yet).
-fn mark_local(
+/// Points the engine at the TAP for the local destinations when the
+/// configuration (or the machine view: `marked` reset) changed since the
+/// last time. Called with the control lock held: the generation moves under
+/// that lock, so no packet is processed against a configuration whose local
+/// destinations are not routed to the TAP yet.
+fn sync_local(
     shared: &Shared,
-    control: &mut lvs_control::Control,
+    control: &lvs_control::Control,
     marked: &mut u64,
-    local_addrs: &[IpAddr],
+    local: Option<&LocalPath>,
+    local_dests: &mut Vec<IpAddr>,
+    config: &mut lvs_datapath::Config,
 ) {
     let generation = shared.generation();
     if *marked == generation {
         return;
     }
     *marked = generation;
-    let n = local::mark_local_dests(&mut control.ipvs, local_addrs);
-    if n > 0 {
-        tracing::info!(destinations = n, "local real servers (LOCALNODE)");
+    let Some(path) = local else { return };
+    let addrs = local::local_dests(&control.ipvs, &config.local_addrs);
+    if addrs != *local_dests {
+        tracing::info!(addresses = ?addrs, "local real servers (through {})", local::TAP_NAME);
+        *local_dests = addrs;
+    }
+    local::install(config, path.ifindex(), path.mac(), local_dests);
+}
+
+/// Sends a frame on the served interface `ifindex`, or to the local stack
+/// when `ifindex` is the TAP's.
+fn send_to(
+    ports: &mut [Port],
+    local: &mut Option<LocalPath>,
+    counters: &mut ShellCounters,
+    ifindex: u32,
+    frame: &[u8],
+) {
+    if let Some(q) = ports.iter_mut().find(|q| q.ifindex == ifindex) {
+        match q.io.send(frame) {
+            Ok(1) => counters.tx += 1,
+            Ok(_) | Err(_) => counters.tx_failed += 1,
+        }
+        return;
+    }
+    match local.as_mut() {
+        Some(l) if l.ifindex() == ifindex => l.write(frame),
+        _ => counters.no_port += 1,
     }
 }
 
