@@ -314,6 +314,22 @@ fn vip_on_lo_with_a_network_prefix() {
 }
 
 #[test]
+fn vip_on_a_loopback_that_is_down() {
+    // A fresh namespace's lo is down: an address put there is not local.
+    let l = lab("lodown");
+    l.rs.ip(&["addr", "add", "10.0.0.100/32", "dev", "lo"])
+        .unwrap();
+    l.set(&l.rs, "net.ipv4.conf.all.arp_ignore", "1");
+    l.set(&l.rs, "net.ipv4.conf.all.arp_announce", "2");
+    let check = ["realserver", "check", "--mode", "dr", "--vip", VIP];
+    let o = lvsadm(&l.rs, &check);
+    expect(&o, &["RS-LO-DOWN"]);
+    assert!(o.stdout.contains("fix: ip link set lo up"));
+    l.rs.ip(&["link", "set", "lo", "up"]).unwrap();
+    expect(&lvsadm(&l.rs, &check), &[]);
+}
+
+#[test]
 fn arp_sysctls_set_after_the_vip_are_caught_by_the_director_probe() {
     let l = lab("late");
     // The mistake: the VIP goes on lo first, the ARP sysctls are still 0.
