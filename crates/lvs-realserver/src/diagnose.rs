@@ -158,7 +158,7 @@ pub fn real_server(s: &Snapshot, spec: &RealServerSpec) -> Vec<Finding> {
     let mut out = Vec::new();
     let v6_only = !spec.vips.is_empty() && spec.vips.iter().all(IpAddr::is_ipv6);
     let dev = resolve_dev(s, spec.dev.as_deref(), v6_only);
-    let dev_name = dev.as_deref().unwrap_or("eth0");
+    let dev_name = dev.as_deref().unwrap_or("<DEV>");
     let gw = s
         .default_route(v6_only)
         .and_then(|r| r.gateway.map(|g| (g, r.dev.clone())));
