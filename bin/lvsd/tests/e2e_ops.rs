@@ -26,8 +26,9 @@
 //!   non-zero and ActiveConn + InActConn reaches it; the schedulers skip an
 //!   overloaded server. Unbinding (the entry expires: CLOSE after 10 s)
 //!   clears it when the total falls below `-y`, or, when `-y` is 0, when
-//!   `total * 4 < x * 3` (with `-x 4`: at 2, not at 3). `rr` resumes after
-//!   the last server it picked.
+//!   `total * 4 < x * 3` (with `-x 4`: at 2, not at 3; with `-x 3 -y 2`:
+//!   at 1, not at 2 where the 3/4 rule would). `rr` resumes after the last
+//!   server it picked.
 //! - **Persistence**: a persistent service (`-p T -M MASK`) schedules the
 //!   first connection of a client network (`caddr & MASK`) and keeps a
 //!   template `<caddr & MASK:0, VIP:port> → RS` (counted in PersistConn;
@@ -327,6 +328,88 @@ fn threshold_x4_overloads_rs1_and_clears_below_three_quarters() {
         assert_eq!(s.ask().as_deref(), Ok(name.as_str()));
     }
     assert_eq!(servers[0].seen().len(), 6);
+    drop((first, over, still, again));
+    drop(servers);
+}
+
+#[test]
+fn threshold_x3_y2_clears_only_below_the_lower_threshold() {
+    let (lab, scratch, lvsd) = start("thry", &[]);
+    let servers = [
+        Server::lines(&lab.rs[0], NAT_RIPS[0], 80, "RS1"),
+        Server::lines(&lab.rs[1], NAT_RIPS[1], 80, "RS2"),
+    ];
+    let svc = format!("{NAT_VIP}:80");
+    let dst = SocketAddr::new(NAT_VIP.into(), 80);
+    run(&scratch, &["-A", "-t", &svc, "-s", "rr"]);
+    run(
+        &scratch,
+        &[
+            "-a",
+            "-t",
+            &svc,
+            "-r",
+            &rip(0, 80),
+            "-m",
+            "-x",
+            "3",
+            "-y",
+            "2",
+        ],
+    );
+    run(&scratch, &["-a", "-t", &svc, "-r", &rip(1, 80), "-m"]);
+    let thr = dest_rows(&list(&scratch, &["-ln", "--thresholds"]));
+    assert_eq!(
+        thr[&rip(0, 80)],
+        [3, 2, 0, 0],
+        "upper, lower, active, inactive"
+    );
+
+    let open = |n: usize| -> Vec<(String, Session)> {
+        (0..n)
+            .map(|_| {
+                let mut s = Session::open(&lab.cli, None, dst)
+                    .unwrap_or_else(|e| panic!("{e}; lvsd log:\n{}", lvsd.log_text()));
+                (s.ask().unwrap(), s)
+            })
+            .collect()
+    };
+    let names = |v: &[(String, Session)]| v.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    let rows = || dest_rows(&list(&scratch, &["-ln"]));
+    let close_one_rs1 = |v: &mut Vec<(String, Session)>| {
+        let i = v.iter().position(|(n, _)| n == "RS1").unwrap();
+        v.remove(i).1.reset();
+    };
+
+    let mut first = open(6);
+    assert_eq!(names(&first), ["RS2", "RS1", "RS2", "RS1", "RS2", "RS1"]);
+    let over = open(2);
+    assert_eq!(names(&over), ["RS2", "RS2"], "RS1 overloaded at 3");
+
+    // 2 left: not below -y 2 (the 3/4 rule alone would clear: 8 < 9).
+    close_one_rs1(&mut first);
+    assert!(
+        wait_until(|| rows()[&rip(0, 80)] == [1, 2, 0]),
+        "{}",
+        list(&scratch, &["-ln"])
+    );
+    let still = open(2);
+    assert_eq!(names(&still), ["RS2", "RS2"], "2 is not below -y 2");
+
+    // 1 left: below -y 2, cleared.
+    close_one_rs1(&mut first);
+    assert!(
+        wait_until(|| rows()[&rip(0, 80)] == [1, 1, 0]),
+        "{}",
+        list(&scratch, &["-ln"])
+    );
+    let again = open(5);
+    assert_eq!(
+        names(&again),
+        ["RS1", "RS2", "RS1", "RS2", "RS2"],
+        "RS1 used again, overloaded again at 3"
+    );
+    assert_eq!(servers[0].seen().len(), 3 + 2);
     drop((first, over, still, again));
     drop(servers);
 }
