@@ -34,6 +34,12 @@
 //! 5. nopreempt: with `nopreempt` (and `state BACKUP`) on d1, after d1
 //!    restarts as BACKUP and d2 is MASTER, d1 stays BACKUP through 15
 //!    advert intervals.
+//!
+//! The NAT test runs phases 1–3 with LVS-NAT: the real servers sit in
+//! 10.66.0.0/24 behind a second, floating VIP 10.66.0.254 (their default
+//! gateway), so their replies follow the master too, and the sync daemons
+//! follow the instance (`lvs_sync_daemon e0 VI_1`): after the failover d2
+//! runs the master sync daemon and no backup one.
 
 mod common;
 
@@ -198,6 +204,83 @@ virtual_server 10.77.0.100 80 {{
     )
 }
 
+/// LVS-NAT variant: the real servers live in 10.66.0.0/24 (same bridge)
+/// with their default route via 10.66.0.254, a second VIP of the instance,
+/// so their replies go to whichever director is master; the directors hold
+/// 10.66.0.1x/24 on `e0` too.
+const NAT_RIPS: [&str; 2] = ["10.66.0.21", "10.66.0.22"];
+
+fn lab_nat() -> Lab {
+    let lab = Lab {
+        cli: netns("ncli"),
+        d: [netns("nd1"), netns("nd2")],
+        rs: [netns("nrs1"), netns("nrs2")],
+        sw: netns("nsw"),
+    };
+    let Lab { cli, d, rs, sw } = &lab;
+    sh(sw, &["link", "add", "br0", "type", "bridge"]);
+    veth(cli, "c0", sw, "s0");
+    veth(&d[0], "e0", sw, "s1");
+    veth(&d[1], "e0", sw, "s2");
+    veth(&rs[0], "r0", sw, "s3");
+    veth(&rs[1], "r0", sw, "s4");
+    for s in ["s0", "s1", "s2", "s3", "s4"] {
+        sh(sw, &["link", "set", s, "master", "br0", "up"]);
+    }
+    sh(sw, &["link", "set", "br0", "up"]);
+    sh(cli, &["addr", "add", "10.77.0.50/24", "dev", "c0"]);
+    sh(cli, &["link", "set", "c0", "up"]);
+    for (n, i) in d.iter().zip(["11", "12"]) {
+        sh(n, &["addr", "add", &format!("10.77.0.{i}/24"), "dev", "e0"]);
+        sh(n, &["addr", "add", &format!("10.66.0.{i}/24"), "dev", "e0"]);
+        sh(n, &["link", "set", "e0", "up"]);
+    }
+    for (r, ip) in rs.iter().zip(NAT_RIPS) {
+        sh(r, &["addr", "add", &format!("{ip}/24"), "dev", "r0"]);
+        sh(r, &["link", "set", "r0", "up"]);
+        sh(r, &["route", "add", "default", "via", "10.66.0.254"]);
+    }
+    for n in [cli, sw, &d[0], &d[1], &rs[0], &rs[1]] {
+        sh(n, &["link", "set", "lo", "up"]);
+    }
+    lab
+}
+
+/// NAT configuration; the sync daemons follow the instance
+/// (`lvs_sync_daemon e0 VI_1`: master daemon on the MASTER only).
+fn keepalived_conf_nat(state: &str, priority: u8) -> String {
+    format!(
+        "global_defs {{
+    lvs_sync_daemon e0 VI_1
+}}
+vrrp_instance VI_1 {{
+    state {state}
+    interface e0
+    virtual_router_id 52
+    priority {priority}
+    version 3
+    advert_int 0.1
+    virtual_ipaddress {{
+        10.77.0.100/32
+        10.66.0.254/32
+    }}
+}}
+virtual_server 10.77.0.100 80 {{
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    real_server {} 80 {{
+        weight 1
+    }}
+    real_server {} 80 {{
+        weight 1
+    }}
+}}
+",
+        NAT_RIPS[0], NAT_RIPS[1]
+    )
+}
+
 /// One director's lvsd, killed on drop.
 struct Director {
     child: Child,
@@ -317,9 +400,9 @@ struct Server {
 }
 
 impl Server {
-    fn start(ns: &NetNs, name: &'static str) -> Server {
+    fn start(ns: &NetNs, addr: Ipv4Addr, name: &'static str) -> Server {
         let listener = ns
-            .run(|| TcpListener::bind(SocketAddr::new(VIP.into(), 80)))
+            .run(|| TcpListener::bind(SocketAddr::new(addr.into(), 80)))
             .unwrap()
             .unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -464,27 +547,9 @@ fn time_to_answer(since: Instant, limit: Duration) -> Option<Duration> {
     None
 }
 
-#[test]
-fn failover_with_sync_then_preempt_and_nopreempt() {
-    assert!(
-        is_root(),
-        "this privileged test needs root (network namespaces, XDP, raw sockets): run the suite as root"
-    );
-    let lab = lab();
-    let _servers = [
-        Server::start(&lab.rs[0], "rs1"),
-        Server::start(&lab.rs[1], "rs2"),
-    ];
-    let mut d1 = Director::start(
-        &lab.d[0],
-        Scratch::new("ha-d1"),
-        &keepalived_conf("MASTER", 150, false),
-    );
-    let d2 = Director::start(
-        &lab.d[1],
-        Scratch::new("ha-d2"),
-        &keepalived_conf("BACKUP", 100, false),
-    );
+/// Phases 1 to 3 (see the module docs): election, transfers synced,
+/// SIGKILL of d1, takeover by d2. Asserts and prints the figures.
+fn elect_and_fail_over(mode: &str, lab: &Lab, d1: &mut Director, d2: &Director) {
     // 1. Election.
     assert!(
         wait(Duration::from_secs(10), || d1.state() == "MASTER"
@@ -494,6 +559,15 @@ fn failover_with_sync_then_preempt_and_nopreempt() {
         d2.state(),
         d1.log_text(),
         d2.log_text()
+    );
+    // d1's master sync daemon runs (with `lvs_sync_daemon IF INSTANCE` it
+    // starts on the transition to MASTER).
+    assert!(
+        wait(Duration::from_secs(5), || d1
+            .log_text()
+            .contains("sync master on e0")),
+        "no sync master on d1: {}",
+        d1.log_text()
     );
     // The VIP answers through d1.
     let first = lab
@@ -540,7 +614,7 @@ fn failover_with_sync_then_preempt_and_nopreempt() {
     let synced_at = Instant::now();
     let synced = wait(Duration::from_secs(8), || d2.established(&ports) == STREAMS);
     eprintln!(
-        "sync: {} of {STREAMS} transfers in d2's table {:?} after they all started",
+        "{mode} sync: {} of {STREAMS} transfers in d2's table {:?} after they all started",
         d2.established(&ports),
         synced_at.elapsed()
     );
@@ -558,7 +632,10 @@ fn failover_with_sync_then_preempt_and_nopreempt() {
     assert_eq!(
         neighbour(&lab.cli, "c0"),
         mac(&lab.d[0], "e0"),
-        "client's neighbour entry for the VIP"
+        "client's neighbour entry for the VIP (d2 is {})\nd1 log:\n{}\nd2 log:\n{}",
+        mac(&lab.d[1], "e0"),
+        d1.log_text(),
+        d2.log_text()
     );
     let killed = Instant::now();
     d1.kill9();
@@ -575,7 +652,7 @@ fn failover_with_sync_then_preempt_and_nopreempt() {
     let results = results.lock().unwrap().clone();
     let intact = results.iter().filter(|r| r.is_ok()).count();
     eprintln!(
-        "failover: takeover {takeover:?} after SIGKILL (advert_int {ADVERT:?}); \
+        "{mode} failover: takeover {takeover:?} after SIGKILL (advert_int {ADVERT:?}); \
          long transfers intact {intact}/{STREAMS}; short requests failed {failed}/{sent}"
     );
     assert!(became_master, "d2 did not become MASTER: {}", d2.log_text());
@@ -591,6 +668,30 @@ fn failover_with_sync_then_preempt_and_nopreempt() {
         "{intact}/{STREAMS} intact: {results:?}\nd2 log:\n{}",
         d2.log_text()
     );
+}
+
+#[test]
+fn failover_with_sync_then_preempt_and_nopreempt() {
+    assert!(
+        is_root(),
+        "this privileged test needs root (network namespaces, XDP, raw sockets): run the suite as root"
+    );
+    let lab = lab();
+    let _servers = [
+        Server::start(&lab.rs[0], VIP, "rs1"),
+        Server::start(&lab.rs[1], VIP, "rs2"),
+    ];
+    let mut d1 = Director::start(
+        &lab.d[0],
+        Scratch::new("ha-d1"),
+        &keepalived_conf("MASTER", 150, false),
+    );
+    let d2 = Director::start(
+        &lab.d[1],
+        Scratch::new("ha-d2"),
+        &keepalived_conf("BACKUP", 100, false),
+    );
+    elect_and_fail_over("DR", &lab, &mut d1, &d2);
 
     // 4. d1 returns and preempts.
     let scratch1 = Scratch::new("ha-d1b");
@@ -647,4 +748,36 @@ fn failover_with_sync_then_preempt_and_nopreempt() {
         .run(|| time_to_answer(Instant::now(), Duration::from_secs(5)))
         .unwrap();
     assert!(answer.is_some(), "no answer with d2 as master");
+}
+
+#[test]
+fn nat_failover_with_sync_daemons_following_the_instance() {
+    assert!(
+        is_root(),
+        "this privileged test needs root (network namespaces, XDP, raw sockets): run the suite as root"
+    );
+    let lab = lab_nat();
+    let any = Ipv4Addr::UNSPECIFIED;
+    let _servers = [
+        Server::start(&lab.rs[0], any, "rs1"),
+        Server::start(&lab.rs[1], any, "rs2"),
+    ];
+    let mut d1 = Director::start(
+        &lab.d[0],
+        Scratch::new("ha-nd1"),
+        &keepalived_conf_nat("MASTER", 150),
+    );
+    let d2 = Director::start(
+        &lab.d[1],
+        Scratch::new("ha-nd2"),
+        &keepalived_conf_nat("BACKUP", 100),
+    );
+    elect_and_fail_over("NAT", &lab, &mut d1, &d2);
+    // d2 now runs the master sync daemon (and no backup): the instance
+    // decides.
+    let daemons = ipvsadm(&d2.scratch, &["-L", "--daemon"]).stdout;
+    assert!(
+        daemons.contains("master sync daemon") && !daemons.contains("backup sync daemon"),
+        "{daemons}"
+    );
 }

@@ -6,7 +6,8 @@
 //!   (`Request::StartDaemon` / `StopDaemon`, from `ipvsadm` or from a
 //!   keepalived.conf's `lvs_sync_daemon`): one thread, `lvsd-sync`,
 //!   re-reads it after every control request (the generation counter) and
-//!   opens or closes the sockets. A socket that cannot be opened is logged
+//!   every 100 ms (the VRRP driver changes it on transitions), and opens or
+//!   closes the sockets. A socket that cannot be opened is logged
 //!   and retried every second.
 //! - **Master**: a UDP socket bound to the interface (`SO_BINDTODEVICE`,
 //!   `IP_MULTICAST_IF`, source = the interface's first IPv4 address),
@@ -64,6 +65,8 @@ const RING: usize = 4096;
 const TICK: Duration = Duration::from_millis(5);
 /// Retry period of a daemon whose socket could not be opened.
 const RETRY: Duration = Duration::from_secs(1);
+/// How often the daemon list is re-read without a control request.
+const RELIST: Duration = Duration::from_millis(100);
 /// Largest datagram received.
 const RX_BUF: usize = 65536;
 
@@ -360,11 +363,18 @@ fn run(shared: &Shared, stop: &AtomicBool, first_packet: bool) {
     let mut backup: Option<BackupDaemon> = None;
     let mut seen_generation = u64::MAX;
     let mut retry_at: Option<Instant> = None;
+    let mut listed_at = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let generation = shared.generation();
-        if generation != seen_generation || retry_at.is_some_and(|t| Instant::now() >= t) {
+        // The VRRP driver starts and stops daemons without a socket request:
+        // re-read the list now and then too.
+        if generation != seen_generation
+            || retry_at.is_some_and(|t| Instant::now() >= t)
+            || listed_at.elapsed() >= RELIST
+        {
             seen_generation = generation;
             retry_at = None;
+            listed_at = Instant::now();
             let want = listed(shared);
             let want_master = want.iter().find(|d| d.state == DaemonState::Master);
             let want_backup = want.iter().find(|d| d.state == DaemonState::Backup);
