@@ -286,7 +286,14 @@ impl Manager {
             return result;
         };
         let mut prepared = self.fleet.prepare(&cfg, &mut self.rng);
-        let requests = std::mem::take(&mut prepared.requests);
+        let mut requests = std::mem::take(&mut prepared.requests);
+        // `lvs_timeouts` changed: set the new values (keepalived does so on
+        // reload too; removing the keyword leaves the timeouts as they are).
+        if let Some(t) = lvs_config::timeouts(&cfg)
+            && lvs_config::timeouts(&self.cfg) != Some(t)
+        {
+            requests.insert(0, Request::SetTimeouts(t));
+        }
         if !requests.is_empty() {
             for r in &requests {
                 tracing::info!("reload: {r:?}");

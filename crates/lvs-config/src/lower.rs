@@ -7,7 +7,9 @@
 //! and both `lvsd` and the future reload (issue 6 item 3, a diff of two
 //! lowerings) can call it without depending on the control handler.
 //!
-//! Contract ([`lower`]): for every `virtual_server` in file order, one
+//! Contract ([`lower`]): `global_defs` `lvs_timeouts` first (one
+//! `SetTimeouts`, as keepalived sets them at start), then for every
+//! `virtual_server` in file order, one
 //! `AddService` per member (the address, the `fwmark`, or each member of its
 //! `virtual_server_group`: every address of a range, every fwmark), followed
 //! by one `AddDest` per real server that keepalived adds at start. The input
@@ -48,7 +50,7 @@ use std::net::IpAddr;
 
 use lvs_proto::{
     DestSpec, Family as PFamily, FwdMethod, Protocol as PProtocol, Request, SchedFlags as PFlags,
-    ServiceKey, ServiceSpec, TunnelCsum as PCsum, TunnelSpec, TunnelType as PTunnel,
+    ServiceKey, ServiceSpec, Timeouts, TunnelCsum as PCsum, TunnelSpec, TunnelType as PTunnel,
 };
 
 use crate::model::{
@@ -60,6 +62,9 @@ use crate::model::{
 /// (see the module docs). Apply them as one atomic batch.
 pub fn lower(cfg: &Config) -> Vec<Request> {
     let mut out = Vec::new();
+    if let Some(t) = timeouts(cfg) {
+        out.push(Request::SetTimeouts(t));
+    }
     for svc in lower_table(cfg) {
         out.push(Request::AddService(svc.spec.clone()));
         for dest in svc.dests {
@@ -70,6 +75,17 @@ pub fn lower(cfg: &Config) -> Vec<Request> {
         }
     }
     out
+}
+
+/// `global_defs` `lvs_timeouts` as an `ipvsadm --set` request (0 leaves a
+/// timeout unchanged), when any is given.
+pub fn timeouts(cfg: &Config) -> Option<Timeouts> {
+    let t = &cfg.global.lvs_timeouts;
+    (t.tcp.is_some() || t.tcpfin.is_some() || t.udp.is_some()).then(|| Timeouts {
+        tcp: t.tcp.unwrap_or(0),
+        tcp_fin: t.tcpfin.unwrap_or(0),
+        udp: t.udp.unwrap_or(0),
+    })
 }
 
 /// One IPVS service with its destinations, in order.

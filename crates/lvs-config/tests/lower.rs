@@ -102,13 +102,47 @@ fn lowering_matches_keepalived_tables() {
         ("conditional.conf", Some("high"), "conditional-high"),
         ("conditional.conf", Some("low"), "conditional-low"),
     ] {
-        let lowered = lower(&load(file, id));
+        // `lvs_timeouts` is not part of `ipvsadm -Sn` (checked below).
+        let lowered: Vec<Request> = lower(&load(file, id))
+            .into_iter()
+            .filter(|r| !matches!(r, Request::SetTimeouts(_)))
+            .collect();
         assert_eq!(
             sorted(&lowered),
             sorted(&golden(tag)),
             "{file} with config id {id:?}"
         );
     }
+}
+
+#[test]
+fn lvs_timeouts_come_first() {
+    // lvs_syncd.conf: `lvs_timeouts tcp 900 tcpfin 120 udp 300`.
+    let reqs = lower(&load("lvs_syncd.conf", None));
+    assert_eq!(
+        reqs.first(),
+        Some(&Request::SetTimeouts(lvs_proto::Timeouts {
+            tcp: 900,
+            tcp_fin: 120,
+            udp: 300
+        }))
+    );
+    let reqs = lower(&load_text(
+        "global_defs {\n lvs_timeouts udp 30\n}\nvirtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.1.1 80 {\n }\n}\n",
+    ));
+    assert_eq!(
+        reqs.first(),
+        Some(&Request::SetTimeouts(lvs_proto::Timeouts {
+            tcp: 0,
+            tcp_fin: 0,
+            udp: 30
+        }))
+    );
+    assert!(
+        !lower(&load("sample.conf", None))
+            .iter()
+            .any(|r| matches!(r, Request::SetTimeouts(_)))
+    );
 }
 
 #[test]
