@@ -171,6 +171,12 @@ fn udp_service_wrr_1_2_splits_and_lists_udp_entries() {
         );
     }
 
+    // UDP connections have no active state: all inactive (the lab's 6.1
+    // kernel lists a fresh UDP entry as `Masq 1 0 1`).
+    let rows = dest_rows(&list(&scratch, &["-ln"]));
+    assert_eq!(rows[&rip(0, 53)], [1, 0, 1 + 3], "weight, active, inactive");
+    assert_eq!(rows[&rip(1, 53)], [2, 0, 2 + 6], "weight, active, inactive");
+
     // One UDP entry per client socket, to the server that answered it.
     let entries = conn_entries(&list(&scratch, &["-lnc"]));
     assert_eq!(entries.len(), 3 + 9, "{entries:?}");
