@@ -5,6 +5,9 @@
 //! always an option). Add new ones to [`SUBCOMMANDS`].
 //!
 //! - `status [--json]`: daemon summary.
+//! - `vrrp`: the VRRP instances of lvsd (`NAME STATE PRIORITY INTERFACE
+//!   VIPS`), read from the status file lvsd keeps next to its socket
+//!   (`SOCKET.vrrp`); exit 1 when lvsd runs no VRRP instance.
 //! - `reload`: lvsd re-reads the keepalived.conf it was started with
 //!   (`--config`) and applies only the difference, as on SIGHUP; prints
 //!   its diagnostics on standard error and a summary on standard output.
@@ -23,6 +26,11 @@ type Handler = fn(&[String]) -> i32;
 /// Name, one-line help, handler.
 const SUBCOMMANDS: &[(&str, &str, Handler)] = &[
     ("status", "status [--json]   daemon summary", status),
+    (
+        "vrrp",
+        "vrrp             VRRP instances: state, priority, VIPs",
+        vrrp,
+    ),
     (
         "reload",
         "reload           re-read lvsd's keepalived.conf, apply the difference",
@@ -110,6 +118,28 @@ fn status(args: &[String]) -> i32 {
         }
         Err(e) => {
             eprintln!("lvsadm: {e}");
+            1
+        }
+    }
+}
+
+fn vrrp(args: &[String]) -> i32 {
+    if !args.is_empty() {
+        eprintln!("usage: lvsadm vrrp");
+        return 2;
+    }
+    let mut path = lvs_proto::socket_path().into_os_string();
+    path.push(".vrrp");
+    let path = std::path::PathBuf::from(path);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "INSTANCE STATE PRIORITY INTERFACE VIPS");
+            let _ = write!(out, "{text}");
+            0
+        }
+        Err(e) => {
+            eprintln!("lvsadm: no VRRP instances ({}: {e})", path.display());
             1
         }
     }

@@ -560,6 +560,24 @@ fn elect_and_fail_over(mode: &str, lab: &Lab, d1: &mut Director, d2: &Director) 
         d1.log_text(),
         d2.log_text()
     );
+    // `lvsadm vrrp` shows it.
+    let shown = common::client_with(
+        &d1.scratch,
+        "lvsadm",
+        &d1.scratch.socket(),
+        &["vrrp"],
+        "",
+        |_| {},
+    );
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    assert!(
+        shown
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("VI_1 MASTER 150 e0 10.77.0.100/32")),
+        "{}",
+        shown.stdout
+    );
     // d1's master sync daemon runs (with `lvs_sync_daemon IF INSTANCE` it
     // starts on the transition to MASTER).
     assert!(

@@ -41,8 +41,9 @@
 //!   that was killed) are removed first, then the engine starts (BACKUP, or
 //!   MASTER at once for an address owner).
 //! - **Status**: every transition rewrites `SOCKET.vrrp` (next to the
-//!   control socket), one line per instance: `NAME STATE PRIORITY`, and
-//!   logs `vrrp: NAME: entering STATE`.
+//!   control socket), one line per instance: `NAME STATE PRIORITY
+//!   INTERFACE VIP/LEN[,...]` (what `lvsadm vrrp` prints), and logs
+//!   `vrrp: NAME: entering STATE`.
 //! - **Stop** (SIGTERM): masters send a priority-0 advert and remove their
 //!   VIPs (`Vrrp::shutdown`). A SIGKILLed lvsd leaves its VIPs: the new
 //!   master's gratuitous ARPs move the segment's neighbours over.
@@ -800,11 +801,18 @@ impl Driver {
         let mut text = String::new();
         for (i, inst) in self.insts.iter().enumerate() {
             let id = InstanceId(i);
+            let vips: Vec<String> = inst
+                .vips
+                .iter()
+                .map(|v| format!("{}/{}", v.addr, v.prefix))
+                .collect();
             text.push_str(&format!(
-                "{} {} {}\n",
+                "{} {} {} {} {}\n",
                 inst.name,
                 state_name(self.engine.state(id)),
-                self.engine.priority(id)
+                self.engine.priority(id),
+                inst.dev,
+                vips.join(",")
             ));
         }
         let tmp = self.status.with_extension("vrrp.tmp");
