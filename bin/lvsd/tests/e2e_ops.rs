@@ -581,26 +581,43 @@ fn live_edit_delete_clear_and_re_add_while_requests_flow() {
                 lvsd.log_text()
             );
         };
+        // The service line's scheduler and the real servers' weights.
+        let table_is = |sched: &str, weights: &[(usize, u64)]| {
+            let plain = list(&scratch, &["-ln"]);
+            let line = format!("TCP {svc} {sched}");
+            assert!(
+                plain
+                    .lines()
+                    .any(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") == line),
+                "{plain}"
+            );
+            let rows = dest_rows(&plain);
+            assert_eq!(rows.len(), weights.len(), "{plain}");
+            for (i, w) in weights {
+                assert_eq!(rows[&rip(*i, 80)].first(), Some(w), "{plain}");
+            }
+        };
         step(0, &[]);
+        table_is("wrr", &[(0, 1), (1, 1)]);
         step(1, &["-e", "-t", &svc, "-r", &rip(0, 80), "-m", "-w", "3"]);
+        table_is("wrr", &[(0, 3), (1, 1)]);
         step(2, &["-E", "-t", &svc, "-s", "rr"]);
+        table_is("rr", &[(0, 3), (1, 1)]);
         step(3, &["-d", "-t", &svc, "-r", &rip(0, 80)]);
-        let plain = list(&scratch, &["-ln"]);
-        assert!(
-            !plain.contains(&rip(0, 80)) && plain.contains(&rip(1, 80)),
-            "{plain}"
-        );
+        table_is("rr", &[(1, 1)]);
         step(4, &["-D", "-t", &svc]);
         let plain = list(&scratch, &["-ln"]);
         assert!(!plain.contains(&svc), "{plain}");
         phase.store(between, Ordering::SeqCst);
         restore(&table);
         step(5, &[]);
+        table_is("wrr", &[(0, 1), (1, 1)]);
         step(6, &["-C"]);
         assert!(!list(&scratch, &["-ln"]).contains("TCP"));
         phase.store(between, Ordering::SeqCst);
         restore(&table);
         step(7, &[]);
+        table_is("wrr", &[(0, 1), (1, 1)]);
         phase.store(done, Ordering::SeqCst);
     });
 
