@@ -116,6 +116,12 @@ struct MasterDaemon {
     cfg: DaemonEntry,
     socket: UdpSocket,
     dst: SocketAddr,
+    core: MasterCore,
+}
+
+/// The master's decisions, without the socket.
+#[derive(Debug)]
+struct MasterCore {
     master: Master,
     marks: HashMap<MarkKey, SyncMark>,
     ids: Vec<SyncOutEvent>,
@@ -153,23 +159,11 @@ fn open_master(cfg: &DaemonEntry, first_packet: bool) -> std::io::Result<MasterD
     s.set_multicast_loop_v4(false)?;
     s.set_nonblocking(true)?;
     let maxlen = sync_maxlen(Role::Master, false, 1500, cfg.sync_maxlen.map(u32::from));
-    let master = Master::new(MasterConfig {
-        syncid: cfg.syncid,
-        maxlen,
-        policy: SyncPolicy {
-            first_packet,
-            ..SyncPolicy::default()
-        },
-        ..MasterConfig::default()
-    });
     Ok(MasterDaemon {
         cfg: cfg.clone(),
         socket: s.into(),
         dst: SocketAddr::V4(SocketAddrV4::new(group, port)),
-        master,
-        marks: HashMap::new(),
-        ids: Vec::with_capacity(RING),
-        last_prune: Duration::ZERO,
+        core: MasterCore::new(cfg.syncid, maxlen, first_packet),
     })
 }
 
@@ -220,7 +214,24 @@ fn sync_conn(i: &ConnInfo, mark: SyncMark) -> SyncConn {
     }
 }
 
-impl MasterDaemon {
+impl MasterCore {
+    fn new(syncid: u8, maxlen: usize, first_packet: bool) -> MasterCore {
+        MasterCore {
+            master: Master::new(MasterConfig {
+                syncid,
+                maxlen,
+                policy: SyncPolicy {
+                    first_packet,
+                    ..SyncPolicy::default()
+                },
+                ..MasterConfig::default()
+            }),
+            marks: HashMap::new(),
+            ids: Vec::with_capacity(RING),
+            last_prune: Duration::ZERO,
+        }
+    }
+
     /// Drain the ring and queue what the kernel's rules send (under the
     /// control lock, which the caller holds through `ipvs`).
     fn collect(&mut self, ipvs: &mut Ipvs, now: Duration) {
@@ -257,9 +268,11 @@ impl MasterDaemon {
             self.marks.retain(|_, m| m.sync_endtime > horizon);
         }
     }
+}
 
+impl MasterDaemon {
     fn transmit(&mut self, now: Duration) {
-        while let Some(msg) = self.master.poll_transmit(now) {
+        while let Some(msg) = self.core.master.poll_transmit(now) {
             match self.socket.send_to(&msg, self.dst) {
                 Ok(n) => tracing::debug!("sync master: sent {n} bytes to {}", self.dst),
                 Err(e) => tracing::debug!("sync master: send failed: {e}"),
@@ -298,54 +311,62 @@ impl BackupDaemon {
     }
 
     fn apply(&mut self, shared: &Shared, n: usize) {
-        let cfg = BackupConfig {
-            syncid: self.cfg.syncid,
-            ..BackupConfig::default()
-        };
-        self.updates.clear();
-        let updates = &mut self.updates;
         let data = self.buf.get(..n).unwrap_or_default();
-        let res = lvs_sync::backup::process(&cfg, data, |r| match r {
-            Ok(u) => updates.push(SyncedConn {
-                protocol: u.entry.protocol,
-                caddr: u.entry.caddr,
-                cport: u.entry.cport,
-                vaddr: u.entry.vaddr,
-                vport: u.entry.vport,
-                daddr: u.entry.daddr,
-                dport: u.entry.dport,
-                flags: u.flags,
-                state: u8::try_from(u.state).unwrap_or(u8::MAX),
-                timeout: u
-                    .timeout_from_message
-                    .then(|| u32::try_from(u.timeout.as_secs()).unwrap_or(u32::MAX)),
-                fwmark: u.entry.fwmark,
-            }),
-            Err(skip) => tracing::debug!("sync backup: entry skipped: {skip}"),
-        });
-        if let Err(e) = res {
-            tracing::debug!("sync backup: datagram dropped: {e}");
-        }
+        decode(self.cfg.syncid, data, &mut self.updates);
         if self.updates.is_empty() {
             return;
         }
-        // Templates before the connections they control.
-        self.updates
-            .sort_by_key(|u| u.flags & lvs_sync::flags::TEMPLATE == 0);
         let mut control = shared.lock();
         let now = shared.now();
-        let before = self.applied;
-        for u in &self.updates {
-            if control.ipvs.insert_synced(now, u).is_some() {
-                self.applied += 1;
-            }
-        }
+        let applied = apply_updates(&mut control.ipvs, now, &self.updates);
+        self.applied += applied as u64;
         tracing::debug!(
-            "sync backup: {} of {} entries applied",
-            self.applied - before,
+            "sync backup: {applied} of {} entries applied",
             self.updates.len()
         );
     }
+}
+
+/// Validate a datagram for sync id `syncid` and turn its entries into
+/// `updates`, templates first.
+fn decode(syncid: u8, data: &[u8], updates: &mut Vec<SyncedConn>) {
+    let cfg = BackupConfig {
+        syncid,
+        ..BackupConfig::default()
+    };
+    updates.clear();
+    let res = lvs_sync::backup::process(&cfg, data, |r| match r {
+        Ok(u) => updates.push(SyncedConn {
+            protocol: u.entry.protocol,
+            caddr: u.entry.caddr,
+            cport: u.entry.cport,
+            vaddr: u.entry.vaddr,
+            vport: u.entry.vport,
+            daddr: u.entry.daddr,
+            dport: u.entry.dport,
+            flags: u.flags,
+            state: u8::try_from(u.state).unwrap_or(u8::MAX),
+            timeout: u
+                .timeout_from_message
+                .then(|| u32::try_from(u.timeout.as_secs()).unwrap_or(u32::MAX)),
+            fwmark: u.entry.fwmark,
+        }),
+        Err(skip) => tracing::debug!("sync backup: entry skipped: {skip}"),
+    });
+    if let Err(e) = res {
+        tracing::debug!("sync backup: datagram dropped: {e}");
+    }
+    // Templates before the connections they control (a stable sort keeps
+    // the message order otherwise).
+    updates.sort_by_key(|u| u.flags & lvs_sync::flags::TEMPLATE == 0);
+}
+
+/// Apply decoded updates; returns how many made or refreshed an entry.
+fn apply_updates(ipvs: &mut Ipvs, now: Time, updates: &[SyncedConn]) -> usize {
+    updates
+        .iter()
+        .filter(|u| ipvs.insert_synced(now, u).is_some())
+        .count()
 }
 
 /// The daemons the control lists now.
@@ -384,7 +405,7 @@ fn run(shared: &Shared, stop: &AtomicBool, first_packet: bool) {
                     tracing::info!(
                         "sync master on {} stopped ({:?})",
                         m.cfg.mcast_ifn,
-                        m.master.stats()
+                        m.core.master.stats()
                     );
                 }
                 if let Some(cfg) = want_master {
@@ -441,7 +462,7 @@ fn run(shared: &Shared, stop: &AtomicBool, first_packet: bool) {
             let now = {
                 let mut control = shared.lock();
                 let now = since_epoch(shared.now());
-                m.collect(&mut control.ipvs, now);
+                m.core.collect(&mut control.ipvs, now);
                 now
             };
             m.transmit(now);
@@ -457,5 +478,154 @@ fn run(shared: &Shared, stop: &AtomicBool, first_packet: bool) {
     }
     if master.is_some() {
         shared.lock().ipvs.set_sync_out(None, 0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+
+    use lvs_core::conn::PacketMeta;
+    use lvs_core::conn::tcp::flags::{ACK, SYN};
+    use lvs_core::sched::XorShiftRandom;
+    use lvs_core::{DestConfig, FwdMethod, Protocol, ServiceConfig, ServiceKey};
+
+    use super::*;
+
+    const VIP: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 100);
+
+    fn key() -> ServiceKey {
+        ServiceKey::Addr {
+            proto: Protocol::Tcp,
+            addr: VIP.into(),
+            port: 80,
+        }
+    }
+
+    /// A DR director with one real server; `persistent` adds persistence.
+    fn director(persistent: bool) -> Ipvs {
+        let mut ipvs = Ipvs::new();
+        let mut svc = ServiceConfig::new(key()).with_scheduler("rr");
+        if persistent {
+            svc = svc.with_persistence(300);
+        }
+        ipvs.add_service(svc).unwrap();
+        ipvs.add_dest(
+            &key(),
+            DestConfig::new(Ipv4Addr::new(10, 0, 1, 1).into(), 80).with_fwd(FwdMethod::Route),
+        )
+        .unwrap();
+        ipvs
+    }
+
+    /// `n` client packets of the connection from port `cport`: SYN, then
+    /// ACKs.
+    fn packets(ipvs: &mut Ipvs, now: Time, cport: u16, n: usize) {
+        let mut rng = XorShiftRandom(7);
+        for i in 0..n {
+            let flags = if i == 0 { SYN } else { ACK };
+            let pkt = PacketMeta::tcp(
+                (Ipv4Addr::new(10, 0, 2, 2).into(), cport),
+                (VIP.into(), 80),
+                flags,
+            );
+            ipvs.conn_in(now, &pkt, &mut rng);
+        }
+    }
+
+    /// Runs the master over `ipvs`'s ring and returns every message it
+    /// sends within 3 s (its partly filled message leaves after 2 s).
+    fn master_messages(ipvs: &mut Ipvs, core: &mut MasterCore) -> Vec<Vec<u8>> {
+        core.collect(ipvs, Duration::from_secs(1));
+        let mut out = Vec::new();
+        while let Some(m) = core.master.poll_transmit(Duration::from_secs(4)) {
+            out.push(m);
+        }
+        out
+    }
+
+    fn client_ports(ipvs: &Ipvs) -> Vec<(u16, u8, bool)> {
+        let mut v: Vec<(u16, u8, bool)> = ipvs
+            .conns()
+            .map(|c| (c.cport, c.state, c.is_template()))
+            .collect();
+        v.sort_unstable();
+        v
+    }
+
+    fn enable(ipvs: &mut Ipvs, first_packet: bool) {
+        ipvs.set_sync_out(
+            Some(SyncOutFilter {
+                first_packet,
+                ..SyncOutFilter::default()
+            }),
+            RING,
+        );
+    }
+
+    #[test]
+    fn backup_learns_connections_from_their_third_packet() {
+        let mut master = director(false);
+        enable(&mut master, false);
+        let now = Time(1000);
+        packets(&mut master, now, 40001, 3); // SYN, ACK, ACK: synced at the 3rd
+        packets(&mut master, now, 40002, 2); // not yet
+        let mut core = MasterCore::new(9, 1472, false);
+        let msgs = master_messages(&mut master, &mut core);
+        assert_eq!(msgs.len(), 1);
+
+        let mut backup = director(false);
+        let mut updates = Vec::new();
+        decode(9, &msgs[0], &mut updates);
+        assert_eq!(apply_updates(&mut backup, now, &updates), 1);
+        let es = lvs_core::conn::TcpState::Established as u8;
+        assert_eq!(client_ports(&backup), [(40001, es, false)]);
+        // Bound to the local real server, with the master's timeout (the
+        // ESTABLISHED one, 900 s).
+        let c = backup.conns().next().unwrap();
+        assert!(c.dest.is_some());
+        assert_eq!(c.timeout, 900);
+        // Another sync id is ignored.
+        decode(8, &msgs[0], &mut updates);
+        assert!(updates.is_empty());
+    }
+
+    #[test]
+    fn first_packet_option_sends_a_connection_at_its_syn() {
+        let mut master = director(false);
+        enable(&mut master, true);
+        let now = Time(1000);
+        packets(&mut master, now, 40002, 1);
+        let mut core = MasterCore::new(0, 1472, true);
+        let msgs = master_messages(&mut master, &mut core);
+        assert_eq!(msgs.len(), 1);
+        let mut backup = director(false);
+        let mut updates = Vec::new();
+        decode(0, &msgs[0], &mut updates);
+        apply_updates(&mut backup, now, &updates);
+        let ports: Vec<u16> = client_ports(&backup).iter().map(|c| c.0).collect();
+        assert_eq!(ports, [40002]);
+    }
+
+    #[test]
+    fn persistence_template_reaches_the_backup_first() {
+        let mut master = director(true);
+        enable(&mut master, false);
+        let now = Time(1000);
+        packets(&mut master, now, 40003, 3);
+        let mut core = MasterCore::new(0, 1472, false);
+        let msgs = master_messages(&mut master, &mut core);
+        let mut updates = Vec::new();
+        decode(0, &msgs[0], &mut updates);
+        // The kernel's order puts the template after the connection that
+        // triggered it (and on every packet before): the backup applies
+        // templates first.
+        assert!(updates.len() >= 2, "{updates:?}");
+        assert!(updates[0].flags & lvs_sync::flags::TEMPLATE != 0);
+        let mut backup = director(true);
+        apply_updates(&mut backup, now, &updates);
+        let entries = client_ports(&backup);
+        assert!(entries.iter().any(|e| e.2), "template: {entries:?}");
+        assert!(entries.iter().any(|e| e.0 == 40003), "{entries:?}");
     }
 }
