@@ -48,7 +48,7 @@ use std::time::Duration;
 use lvs_check::runner::{Fleet, TlsConfig, TlsOptions, spawn_notify_bounded, tls_client_config};
 use lvs_check::{Action, ScriptRef, Target, XorShift};
 use lvs_config::{CheckKind, Config, VirtualServer};
-use lvs_proto::{ReloadReport, Request, Response};
+use lvs_proto::{Errno, ReloadReport, Request, Response};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::server::Shared;
@@ -225,7 +225,7 @@ impl Manager {
         };
         let name = self.vs_name(vs);
         for req in self.fleet.requests(vs, &action) {
-            let resp = self.shared.handle(req.clone());
+            let resp = self.handle_tolerant(req.clone());
             match resp {
                 Response::Ok => tracing::info!(
                     "health: {name}: {who} {}: {what}",
@@ -236,6 +236,27 @@ impl Manager {
                 ),
                 other => tracing::warn!("health: {name}: {who} {req:?} refused: {other:?}"),
             }
+        }
+    }
+
+    /// Applies a destination request; when the table was changed by hand
+    /// (the destination is already there, or already gone), the request
+    /// that gets the intended result is sent instead, as keepalived carries
+    /// on after a failed IPVS command.
+    fn handle_tolerant(&self, req: Request) -> Response {
+        let resp = self.shared.handle(req.clone());
+        let Response::Error(e) = &resp else {
+            return resp;
+        };
+        match (req, e.errno) {
+            (Request::AddDest { service, dest }, Errno::Eexist) => {
+                self.shared.handle(Request::EditDest { service, dest })
+            }
+            (Request::EditDest { service, dest }, Errno::Enoent) => {
+                self.shared.handle(Request::AddDest { service, dest })
+            }
+            (Request::DelDest { .. }, Errno::Enoent) => Response::Ok,
+            _ => resp,
         }
     }
 
@@ -293,6 +314,25 @@ impl Manager {
             && lvs_config::timeouts(&self.cfg) != Some(t)
         {
             requests.insert(0, Request::SetTimeouts(t));
+        }
+        // The table may have been changed by hand since the machines set
+        // it: adapt the batch to what is there.
+        if let Response::Services(live) = self.shared.handle(Request::ListServices) {
+            let live: Vec<lvs_config::TableService> = live
+                .into_iter()
+                .map(|s| lvs_config::TableService {
+                    spec: s.spec,
+                    dests: s.dests.into_iter().map(|d| d.spec).collect(),
+                })
+                .collect();
+            let adapted = lvs_config::reconcile(requests.clone(), &live);
+            if adapted != requests {
+                tracing::warn!(
+                    "reload: the table was changed by hand; {} request(s) adapted",
+                    requests.len().abs_diff(adapted.len()).max(1)
+                );
+            }
+            requests = adapted;
         }
         if !requests.is_empty() {
             for r in &requests {

@@ -48,7 +48,9 @@ use std::path::{Path, PathBuf};
 
 pub use diag::{DiagKind, Diagnostic, Location, Severity};
 pub use fs::{FileSource, MemFs, OsFs};
-pub use lower::{TableService, dest_spec, diff, lower, lower_table, timeouts, vs_services};
+pub use lower::{
+    TableService, dest_spec, diff, lower, lower_table, reconcile, timeouts, vs_services,
+};
 pub use model::*;
 
 /// How to read a configuration.

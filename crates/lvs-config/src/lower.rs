@@ -221,6 +221,57 @@ pub fn diff(old: &[TableService], new: &[TableService]) -> Vec<Request> {
     out
 }
 
+/// Adapts a batch computed against the table lvs-rs believes in (see
+/// [`diff`]) to the `live` table, which an operator may have changed by
+/// hand meanwhile, so that it applies: deleting what is already gone is
+/// dropped, adding what is already there becomes an edit, editing what is
+/// gone becomes an add. Requests are followed in order (a service deleted
+/// by an earlier request is gone for the later ones). Other requests pass
+/// unchanged.
+pub fn reconcile(requests: Vec<Request>, live: &[TableService]) -> Vec<Request> {
+    use std::collections::HashSet;
+    let mut services: HashSet<ServiceKey> = live.iter().map(|s| s.spec.key).collect();
+    let mut dests: HashSet<(ServiceKey, lvs_proto::DestKey)> = live
+        .iter()
+        .flat_map(|s| s.dests.iter().map(|d| (s.spec.key, d.key())))
+        .collect();
+    let mut out = Vec::with_capacity(requests.len());
+    for r in requests {
+        let r = match r {
+            Request::DelService(k) => {
+                if !services.remove(&k) {
+                    continue;
+                }
+                dests.retain(|(s, _)| *s != k);
+                Request::DelService(k)
+            }
+            Request::AddService(spec) | Request::EditService(spec) => {
+                if services.insert(spec.key) {
+                    Request::AddService(spec)
+                } else {
+                    Request::EditService(spec)
+                }
+            }
+            Request::DelDest { service, dest } => {
+                if !dests.remove(&(service, dest)) {
+                    continue;
+                }
+                Request::DelDest { service, dest }
+            }
+            Request::AddDest { service, dest } | Request::EditDest { service, dest } => {
+                if dests.insert((service, dest.key())) {
+                    Request::AddDest { service, dest }
+                } else {
+                    Request::EditDest { service, dest }
+                }
+            }
+            other => other,
+        };
+        out.push(r);
+    }
+    out
+}
+
 /// Address, port, method, weight, upper and lower thresholds.
 type StartDest = (IpAddr, u16, LvsMethod, u32, u32, u32);
 

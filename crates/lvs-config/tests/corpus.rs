@@ -441,3 +441,48 @@ virtual_server 10.0.0.2 80 {
         ]
     );
 }
+
+#[test]
+fn reconcile_adapts_a_batch_to_a_table_changed_by_hand() {
+    let load_text = |t: &str| {
+        let fs = lvs_config::MemFs::new().with("/k.conf", t);
+        check(&fs, Path::new("/k.conf"), &Options::default())
+            .config
+            .unwrap()
+    };
+    let conf = |servers: &[&str]| {
+        let mut t = String::from("virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n");
+        for s in servers {
+            t.push_str(&format!(" real_server {s} 80 {{\n weight 2\n }}\n"));
+        }
+        t.push_str("}\n");
+        t
+    };
+    let believed = lower_table(&load_text(&conf(&["10.0.1.1", "10.0.1.2"])));
+    let new = lower_table(&load_text(&conf(&["10.0.1.1", "10.0.1.3"])));
+    let batch = diff(&believed, &new);
+    // By hand meanwhile: 10.0.1.2 deleted, 10.0.1.3 added.
+    let live = lower_table(&load_text(&conf(&["10.0.1.1", "10.0.1.3"])));
+    let kinds = |reqs: &[Request]| -> Vec<String> {
+        reqs.iter()
+            .map(|r| match r {
+                Request::DelDest { dest, .. } => format!("del {}", dest.addr),
+                Request::AddDest { dest, .. } => format!("add {}", dest.addr),
+                Request::EditDest { dest, .. } => format!("edit {}", dest.addr),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    };
+    assert_eq!(kinds(&batch), ["del 10.0.1.2", "add 10.0.1.3"]);
+    assert_eq!(
+        kinds(&lvs_config::reconcile(batch.clone(), &live)),
+        ["edit 10.0.1.3"]
+    );
+    // Against the believed table nothing changes.
+    assert_eq!(lvs_config::reconcile(batch.clone(), &believed), batch);
+    // A service deleted by hand is not re-created: the add of its
+    // destination stays (and the daemon's batch is refused as a whole).
+    let svc_only: Vec<lvs_config::TableService> = Vec::new();
+    let fixed = lvs_config::reconcile(batch, &svc_only);
+    assert_eq!(kinds(&fixed), ["add 10.0.1.3"]);
+}
