@@ -10,10 +10,15 @@
 //!
 //! Kernel behaviour mirrored (IPVS, `ip_vs_core.c`, `ip_vs_conn.c`,
 //! `ip_vs_ctl.c`, `ip_vs_rr.c`, `ip_vs_wrr.c`, `ip_vs_proto_tcp.c`):
+//! - **List order**: a service's real servers are kept newest first
+//!   (`list_add` in `__ip_vs_update_dest`; the seed's own listing shows the
+//!   second server first), so `rr` starts with the server added last.
 //! - **UDP**: every datagram from a new client `ip:port` makes a new
-//!   connection (state `UDP` in `-lnc`) scheduled by the service's
-//!   scheduler; the reply is NATed back. `wrr` with weights 1 and 2 walks
-//!   the current weight down from the maximum: RS2, RS1, RS2, then again,
+//!   connection (state `UDP` in `-lnc`), scheduled by the service's
+//!   scheduler and counted inactive (UDP has no active state); the reply is
+//!   NATed back. `wrr` with weights 1 then 2: the adds leave the current
+//!   weight at 1, so the first sweep is RS2, RS1 (list order), then the
+//!   sweeps at 2 and 1 give RS2, then RS2, RS1, ...: period RS2, RS1, RS2,
 //!   so 9 requests split 3 / 6 in that order. `--stats` counts one
 //!   connection, one packet in and one out per request, and the IP length
 //!   of each datagram as bytes.
@@ -33,15 +38,17 @@
 //!   first connection of a client network (`caddr & MASK`) and keeps a
 //!   template `<caddr & MASK:0, VIP:port> → RS` (counted in PersistConn;
 //!   `-lnc` state `NONE` when made, `ASSURED` once a TCP connection it
-//!   controls reached ESTABLISHED, as here); later connections of the same network, from
-//!   any address or port, follow the template without running the
-//!   scheduler, while another network gets its own scheduling (`rr`: the
-//!   next server).
+//!   controls reached ESTABLISHED, as here); later connections of the same
+//!   network, from any address or port, follow the template without running
+//!   the scheduler, while another network gets its own scheduling (`rr`:
+//!   the next server).
 //! - **Live changes**: `-e` and `-E` apply to new connections; after
 //!   `-d RS` no new connection is scheduled to it; after `-D` or `-C` the
 //!   VIP:port is no service: a SYN reaches the director's own stack, which
 //!   refuses it (RST: "connection refused", at once); `-R` (atomic) brings
-//!   the service back.
+//!   the service back. Requests in flight across a change are not judged
+//!   (the kernel drops their packets once their server is gone; lvsd
+//!   differs for `-D`/`-C`, see docs/e2e-labs.md).
 
 mod common;
 
