@@ -721,8 +721,8 @@ impl VsMachine {
     ///   down, retries used, next check); the others start afresh, down if
     ///   `alpha` when the server has a failed checker or was down without
     ///   any check run yet, up otherwise;
-    /// - the quorum state and the sorry server's state (when it is the same
-    ///   address and port) are kept;
+    /// - the quorum state and the sorry server's state are kept (a sorry
+    ///   server at a new address takes over the old one's state);
     /// - then the state settles: a kept server whose checkers are all up is
     ///   alive, one with a failed checker is down, new servers are as at
     ///   start, and the quorum is evaluated (which may put the sorry server
@@ -738,11 +738,10 @@ impl VsMachine {
     ) -> Vec<(CheckerId, CheckerId)> {
         let mut carried = Vec::new();
         self.quorum_up = old.quorum_up;
-        if let (Some(s), Some(o)) = (self.sorry.as_mut(), old.sorry.as_ref())
-            && s.dest.addr == o.dest.addr
-            && s.dest.port == o.dest.port
-        {
-            s.alive = o.alive;
+        // The sorry server (the same one or a new address) serves when the
+        // old one did; the quorum evaluation below settles the rest.
+        if let Some(s) = self.sorry.as_mut() {
+            s.alive = old.sorry.as_ref().is_some_and(|o| o.alive);
         }
         for (i, (r, rs)) in self.reals.iter_mut().zip(&new_vs.real_servers).enumerate() {
             let Some(j) = old

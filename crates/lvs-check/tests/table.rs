@@ -439,3 +439,38 @@ virtual_server group web {
         .collect();
     assert_eq!(ports, vec![80, 80, 0]);
 }
+
+#[test]
+fn reload_moves_a_serving_sorry_server_to_its_new_address() {
+    let conf = r#"
+virtual_server 10.0.0.1 80 {
+    lb_algo rr
+    quorum 2
+    sorry_server 10.0.9.9 80
+    real_server 10.0.1.1 80 {
+        weight 1
+        TCP_CHECK {
+            retry 1
+        }
+    }
+    real_server 10.0.1.2 80 {
+        weight 1
+        alpha
+        TCP_CHECK {
+            retry 1
+        }
+    }
+}
+"#;
+    let old_vs = one_vs(conf);
+    let old = VsMachine::new(&old_vs, Duration::ZERO, &mut XorShift(1), &mut Vec::new());
+    // The alpha server starts down: 1 < quorum 2, the sorry server serves.
+    assert!(old.sorry_active());
+    let new_vs = one_vs(&conf.replace("10.0.9.9 80", "10.0.9.8 80"));
+    let mut new = VsMachine::new(&new_vs, Duration::ZERO, &mut XorShift(1), &mut Vec::new());
+    let mut scripts = Vec::new();
+    new.carry_from(&new_vs, &old_vs, &old, &mut scripts);
+    assert!(new.sorry_active() && !new.quorum_up());
+    let dests: Vec<IpAddr> = new.ipvs_dests().into_iter().map(|(_, d)| d.addr).collect();
+    assert_eq!(dests, vec![ip("10.0.9.8")]);
+}
