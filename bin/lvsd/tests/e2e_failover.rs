@@ -131,11 +131,16 @@ struct Lab {
 }
 
 fn lab() -> Lab {
+    lab_tagged("")
+}
+
+/// The DR lab with namespace tags prefixed by `t` (tests run in parallel).
+fn lab_tagged(t: &str) -> Lab {
     let lab = Lab {
-        cli: netns("cli"),
-        d: [netns("d1"), netns("d2")],
-        rs: [netns("rs1"), netns("rs2")],
-        sw: netns("sw"),
+        cli: netns(&format!("{t}cli")),
+        d: [netns(&format!("{t}d1")), netns(&format!("{t}d2"))],
+        rs: [netns(&format!("{t}rs1")), netns(&format!("{t}rs2"))],
+        sw: netns(&format!("{t}sw")),
     };
     let Lab { cli, d, rs, sw } = &lab;
     sh(sw, &["link", "add", "br0", "type", "bridge"]);
@@ -797,5 +802,80 @@ fn nat_failover_with_sync_daemons_following_the_instance() {
     assert!(
         daemons.contains("master sync daemon") && !daemons.contains("backup sync daemon"),
         "{daemons}"
+    );
+}
+
+/// `track_script`: d1 (150) tracks a `vrrp_script` with weight -60 that
+/// tests for a file. While the file exists d1 is master; removed, the
+/// script fails, d1's priority drops to 90 < 100 and d2 preempts; back, d1
+/// returns to 150 and preempts d2. Both directors' priorities are read from
+/// their status files.
+#[test]
+fn track_script_weight_moves_the_master() {
+    assert!(
+        is_root(),
+        "this privileged test needs root (network namespaces, XDP, raw sockets): run the suite as root"
+    );
+    let lab = lab_tagged("t");
+    let s1 = Scratch::new("ha-t1");
+    let flag = s1.dir.join("healthy");
+    std::fs::write(&flag, "").unwrap();
+    let conf = |priority: u8, track: bool| {
+        let base = keepalived_conf("BACKUP", priority, false);
+        if !track {
+            return base;
+        }
+        let script = format!(
+            "vrrp_script chk {{\n    script \"/usr/bin/test -e {}\"\n    interval 0.1\n    weight -60\n}}\n",
+            flag.display()
+        );
+        let base = base.replace(
+            "    virtual_ipaddress {",
+            "    track_script {\n        chk\n    }\n    virtual_ipaddress {",
+        );
+        format!("{script}{base}")
+    };
+    let d1 = Director::start(&lab.d[0], s1, &conf(150, true));
+    let d2 = Director::start(&lab.d[1], Scratch::new("ha-t2"), &conf(100, false));
+    let prio = |d: &Director| {
+        let mut p = d.scratch.socket().into_os_string();
+        p.push(".vrrp");
+        std::fs::read_to_string(PathBuf::from(p))
+            .unwrap_or_default()
+            .split_whitespace()
+            .nth(2)
+            .unwrap_or("")
+            .to_string()
+    };
+    let ctx = |d1: &Director, d2: &Director| {
+        format!("d1 log:\n{}\nd2 log:\n{}", d1.log_text(), d2.log_text())
+    };
+    assert!(
+        wait(Duration::from_secs(10), || d1.state() == "MASTER"
+            && d2.state() == "BACKUP"),
+        "{}",
+        ctx(&d1, &d2)
+    );
+    std::fs::remove_file(&flag).unwrap();
+    assert!(
+        wait(Duration::from_secs(5), || d2.state() == "MASTER"
+            && d1.state() == "BACKUP"
+            && prio(&d1) == "90"),
+        "script failed: d1 {} prio {}, d2 {}\n{}",
+        d1.state(),
+        prio(&d1),
+        d2.state(),
+        ctx(&d1, &d2)
+    );
+    std::fs::write(&flag, "").unwrap();
+    assert!(
+        wait(Duration::from_secs(5), || d1.state() == "MASTER"
+            && d2.state() == "BACKUP"
+            && prio(&d1) == "150"),
+        "script back: d1 {} prio {}, d2 {}\n{}",
+        d1.state(),
+        prio(&d1),
+        d2.state(),
+        ctx(&d1, &d2)
     );
 }

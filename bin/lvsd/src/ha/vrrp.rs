@@ -3,9 +3,18 @@
 //!
 //! Contract:
 //! - **Scope**: IPv4 instances (VRRP v2 and v3); IPv6 instances, AH
-//!   authentication, `track_interface` / `track_script` and `use_vmac` are
-//!   logged as not supported yet and left out (the instance runs without
-//!   them). `vrrp_sync_group` blocks become engine sync groups.
+//!   authentication and `use_vmac` are logged as not supported yet and left
+//!   out. `vrrp_sync_group` blocks become engine sync groups (their own
+//!   `track_*` blocks are not run yet).
+//! - **Tracking**: `track_interface` entries, and the instance's own
+//!   interface unless `dont_track_primary` (weight 0: down means FAULT),
+//!   follow the links' up state, re-read every 200 ms; `track_script`
+//!   entries run their `vrrp_script` every `interval` (killed after
+//!   `timeout`, default the interval; exit status 0 is success), and
+//!   `rise`/`fall`/`init_fail` decide up or down (`lvs_vrrp::ScriptTracker`);
+//!   weights (the `track_script` one, else the script's) and `reverse`
+//!   change the priority as keepalived does. Changes reach the engine with
+//!   `Vrrp::set_track`.
 //! - **Sockets**: one raw IP protocol 112 socket per interface, bound to it
 //!   (`SO_BINDTODEVICE`), joined to 224.0.0.18 (or `vrrp_mcast_group4`),
 //!   multicast TTL 255 and no loopback; unicast peers get TTL 255 too.
@@ -57,11 +66,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use lvs_config::{Config, LvsSyncDaemon, Script, VrrpAuth, VrrpInstance, VrrpNotify};
+use lvs_config::{Config, LvsSyncDaemon, Script, VrrpAuth, VrrpInstance, VrrpNotify, VrrpScript};
 use lvs_proto::{DaemonState, Request};
 use lvs_vrrp::{
-    Action, Auth, GarpConfig, GroupConfig, InitialState, InstanceConfig, InstanceId, State,
-    Version, Vrrp, VrrpConfig,
+    Action, Auth, GarpConfig, GroupConfig, InitialState, InstanceConfig, InstanceId, ScriptTracker,
+    State, TrackConfig, TrackId, TrackKind, TrackRef, TrackStatus, Version, Vrrp, VrrpConfig,
 };
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -157,10 +166,177 @@ fn garp_of(cfg: &Config, inst: &VrrpInstance) -> GarpConfig {
     }
 }
 
+/// A tracked object the driver watches.
+#[derive(Debug)]
+enum Watch {
+    /// Interface by name.
+    Link(String),
+    /// A `vrrp_script`.
+    Script(Box<ScriptRun>),
+}
+
+/// A `vrrp_script` and its running state.
+#[derive(Debug)]
+struct ScriptRun {
+    script: Script,
+    interval: Duration,
+    timeout: Duration,
+    tracker: ScriptTracker,
+    next: Duration,
+    running: Option<(Child, Duration)>,
+}
+
+/// The tracked objects (engine ids = index) and their watches.
+#[derive(Debug, Default)]
+struct Tracks {
+    configs: Vec<TrackConfig>,
+    watches: Vec<Watch>,
+}
+
+impl Tracks {
+    fn link(&mut self, name: &str) -> TrackId {
+        if let Some(i) = self
+            .watches
+            .iter()
+            .position(|w| matches!(w, Watch::Link(n) if n == name))
+        {
+            return TrackId(i);
+        }
+        let up = link_up(name).unwrap_or(false);
+        self.configs.push(TrackConfig {
+            name: name.to_owned(),
+            kind: TrackKind::Interface,
+            initial: if up {
+                TrackStatus::Up
+            } else {
+                TrackStatus::Down
+            },
+        });
+        self.watches.push(Watch::Link(name.to_owned()));
+        TrackId(self.watches.len() - 1)
+    }
+
+    fn script(&mut self, sc: &VrrpScript) -> TrackId {
+        if let Some(i) = self
+            .configs
+            .iter()
+            .position(|c| c.kind == TrackKind::Script && c.name == sc.name)
+        {
+            return TrackId(i);
+        }
+        self.configs.push(TrackConfig {
+            name: sc.name.clone(),
+            kind: TrackKind::Script,
+            initial: if sc.init_fail {
+                TrackStatus::Down
+            } else {
+                TrackStatus::Unknown
+            },
+        });
+        self.watches.push(Watch::Script(Box::new(ScriptRun {
+            script: sc.script.clone(),
+            interval: sc.interval,
+            timeout: sc.timeout.unwrap_or(sc.interval),
+            tracker: ScriptTracker::new(sc.rise, sc.fall, sc.init_fail),
+            next: Duration::ZERO,
+            running: None,
+        })));
+        TrackId(self.watches.len() - 1)
+    }
+}
+
+/// How often tracked links are re-read.
+const LINK_POLL: Duration = Duration::from_millis(200);
+
+impl ScriptRun {
+    /// Starts the script when due; returns its result once it ended
+    /// (`false` also when it could not start or ran past its timeout).
+    fn poll(&mut self, now: Duration) -> Option<bool> {
+        if let Some((child, started)) = &mut self.running {
+            return match child.try_wait() {
+                Ok(Some(status)) => {
+                    self.running = None;
+                    Some(status.success())
+                }
+                Ok(None) if now.saturating_sub(*started) > self.timeout => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    self.running = None;
+                    Some(false)
+                }
+                Ok(None) => None,
+                Err(_) => {
+                    self.running = None;
+                    Some(false)
+                }
+            };
+        }
+        if now < self.next {
+            return None;
+        }
+        self.next = now + self.interval.max(Duration::from_millis(10));
+        let (prog, args) = self.script.argv.split_first()?;
+        match Command::new(prog)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+        {
+            Ok(c) => {
+                self.running = Some((c, now));
+                None
+            }
+            Err(e) => {
+                tracing::warn!("vrrp: cannot run {}: {e}", self.script.command);
+                Some(false)
+            }
+        }
+    }
+}
+
+/// Whether interface `name` is up (`None`: no such interface).
+fn link_up(name: &str) -> Option<bool> {
+    let mut rtnl = lvs_sys::rtnl::Rtnl::open().ok()?;
+    let links = rtnl.links().ok()?;
+    links.iter().find(|l| l.name == name).map(|l| l.is_up())
+}
+
+/// The engine's references for an instance's tracking.
+fn track_refs(cfg: &Config, inst: &VrrpInstance, dev: &str, tracks: &mut Tracks) -> Vec<TrackRef> {
+    let mut refs = Vec::new();
+    if !inst.dont_track_primary {
+        refs.push(TrackRef {
+            id: tracks.link(dev),
+            weight: 0,
+            reverse: false,
+        });
+    }
+    for ti in &inst.track_interface {
+        refs.push(TrackRef {
+            id: tracks.link(&ti.name),
+            weight: ti.weight.unwrap_or(0),
+            reverse: ti.reverse,
+        });
+    }
+    for ts in &inst.track_script {
+        let Some(sc) = cfg.vrrp_script(&ts.name) else {
+            continue;
+        };
+        refs.push(TrackRef {
+            id: tracks.script(sc),
+            weight: ts.weight.unwrap_or(sc.weight),
+            reverse: ts.reverse.unwrap_or(sc.reverse),
+        });
+    }
+    refs
+}
+
 /// Engine configuration and driver bookkeeping from the keepalived.conf.
-fn build(cfg: &Config) -> (VrrpConfig, Vec<Inst>) {
+fn build(cfg: &Config) -> (VrrpConfig, Vec<Inst>, Vec<Watch>) {
     let mut vc = VrrpConfig::default();
     let mut insts = Vec::new();
+    let mut tracks = Tracks::default();
     for inst in &cfg.vrrp_instances {
         let name = &inst.name;
         let Some(dev) = inst
@@ -188,9 +364,6 @@ fn build(cfg: &Config) -> (VrrpConfig, Vec<Inst>) {
             tracing::warn!("vrrp: {name}: {dev} has no IPv4 address, instance left out");
             continue;
         };
-        if !inst.track_interface.is_empty() || !inst.track_script.is_empty() {
-            tracing::warn!("vrrp: {name}: track_interface / track_script not supported yet");
-        }
         if inst.use_vmac.is_some() {
             tracing::warn!("vrrp: {name}: use_vmac not supported yet");
         }
@@ -238,6 +411,7 @@ fn build(cfg: &Config) -> (VrrpConfig, Vec<Inst>) {
         ic.skip_check_adv_addr = inst
             .skip_check_adv_addr
             .unwrap_or(cfg.global.vrrp.skip_check_adv_addr);
+        ic.tracks = track_refs(cfg, inst, &dev, &mut tracks);
         vc.instances.push(ic);
         insts.push(Inst {
             name: name.clone(),
@@ -261,7 +435,8 @@ fn build(cfg: &Config) -> (VrrpConfig, Vec<Inst>) {
             });
         }
     }
-    (vc, insts)
+    vc.tracks = tracks.configs;
+    (vc, insts, tracks.watches)
 }
 
 /// Starts the driver when the configuration has usable instances.
@@ -269,7 +444,7 @@ pub fn start(cfg: &Config, shared: Arc<Shared>, status: PathBuf) -> Option<VrrpD
     if cfg.vrrp_instances.is_empty() {
         return None;
     }
-    let (vc, insts) = build(cfg);
+    let (vc, insts, watches) = build(cfg);
     if insts.is_empty() {
         return None;
     }
@@ -307,6 +482,8 @@ pub fn start(cfg: &Config, shared: Arc<Shared>, status: PathBuf) -> Option<VrrpD
         buf: Vec::with_capacity(1500),
         epoch: Instant::now(),
         holding: Vec::new(),
+        watches,
+        links_at: Duration::ZERO,
     };
     let thread = std::thread::Builder::new()
         .name("lvsd-vrrp".into())
@@ -330,6 +507,10 @@ struct Driver {
     epoch: Instant,
     /// Instances whose VIPs are on the system.
     holding: Vec<bool>,
+    /// Tracked objects, indexed like the engine's.
+    watches: Vec<Watch>,
+    /// When the links were last read.
+    links_at: Duration,
 }
 
 /// Name of the crash-guard table.
@@ -514,6 +695,7 @@ impl Driver {
                     }
                 }
             }
+            self.track();
             let now = self.now();
             if self.engine.next_deadline().is_some_and(|d| d <= now) {
                 let actions = self.engine.handle_timeout(now).to_vec();
@@ -530,12 +712,68 @@ impl Driver {
             }
         }
         let now = self.now();
+        for w in &mut self.watches {
+            if let Watch::Script(run) = w
+                && let Some((mut child, _)) = run.running.take()
+            {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
         let actions = self.engine.shutdown(now).to_vec();
         self.apply(&actions);
         let _ = nft(&format!(
             "table {GUARD_TABLE}\ndelete table {GUARD_TABLE}\n"
         ));
         let _ = std::fs::remove_file(&self.status);
+    }
+
+    /// Polls the tracked objects and reports changes to the engine.
+    fn track(&mut self) {
+        let now = self.now();
+        let mut changes: Vec<(TrackId, TrackStatus)> = Vec::new();
+        let read_links = now.saturating_sub(self.links_at) >= LINK_POLL;
+        if read_links {
+            self.links_at = now;
+        }
+        for (i, w) in self.watches.iter_mut().enumerate() {
+            match w {
+                Watch::Link(name) => {
+                    if read_links {
+                        let up = link_up(name).unwrap_or(false);
+                        let st = if up {
+                            TrackStatus::Up
+                        } else {
+                            TrackStatus::Down
+                        };
+                        if self.engine.track_status(TrackId(i)) != st {
+                            tracing::info!(
+                                "vrrp: interface {name} is {}",
+                                if up { "up" } else { "down" }
+                            );
+                            changes.push((TrackId(i), st));
+                        }
+                    }
+                }
+                Watch::Script(run) => {
+                    if let Some(ok) = run.poll(now)
+                        && let Some(st) = run.tracker.record(ok)
+                    {
+                        tracing::info!(
+                            "vrrp: script {} now {st:?} ({})",
+                            run.script.command,
+                            if ok { "succeeded" } else { "failed" }
+                        );
+                        changes.push((TrackId(i), st));
+                    }
+                }
+            }
+        }
+        for (id, st) in changes {
+            let now = self.now();
+            let actions = self.engine.set_track(now, id, st).to_vec();
+            self.apply(&actions);
+        }
     }
 
     fn engine_iface(&self, dev: &str) -> Option<u32> {
