@@ -299,6 +299,16 @@ fn stopped_server_leaves_and_returns_and_a_lost_quorum_brings_the_sorry_server()
     assert!(wait_until(|| file("rs1.down").exists()), "{}", log());
     // 2 >= 2 - 0: the quorum holds, no sorry server.
     assert!(!file("quorum.down").exists());
+    // A reload of the same file keeps RS1's state: no change, still out
+    // (keepalived: "Do not re-add failed RS instantly on reload").
+    let out = lvsadm(&scratch, &["reload"]);
+    assert_eq!(out.code, 0, "{}\n{}", out.stderr, log());
+    assert!(
+        out.stdout.contains("reloaded, 0 change(s), 2 checker(s) kept, 0 started"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(dest_set(&scratch), set(&[("192.168.100.23:80", 2)]));
     for _ in 0..3 {
         assert_eq!(lab.cli.run(|| get(VIP)).unwrap().as_deref(), Ok("from RS2"));
     }
