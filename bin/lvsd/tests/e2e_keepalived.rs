@@ -304,7 +304,8 @@ fn stopped_server_leaves_and_returns_and_a_lost_quorum_brings_the_sorry_server()
     let out = lvsadm(&scratch, &["reload"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stderr, log());
     assert!(
-        out.stdout.contains("reloaded, 0 change(s), 2 checker(s) kept, 0 started"),
+        out.stdout
+            .contains("reloaded, 0 change(s), 2 checker(s) kept, 0 started"),
         "{}",
         out.stdout
     );
