@@ -40,6 +40,9 @@
 //!   services and destinations keep their connections and counters; weight
 //!   changes are edits in place), and only then the checkers switch. A
 //!   refused batch leaves everything as it was.
+//! - **Shutdown** (SIGTERM, SIGINT): the checks stop; with `omega`, the
+//!   `notify_down` scripts of the alive servers and `quorum_down` run and
+//!   are waited for at most [`SHUTDOWN_SCRIPTS`], as keepalived does.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -58,7 +61,12 @@ pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
 enum Command {
     Reload(oneshot::Sender<ReloadReport>),
+    Shutdown(oneshot::Sender<()>),
 }
+
+/// How long the `omega` scripts may run at shutdown (keepalived gives its
+/// stopping scripts one second too).
+pub const SHUTDOWN_SCRIPTS: Duration = Duration::from_secs(1);
 
 /// The running health checks (cheap to clone).
 #[derive(Debug, Clone)]
@@ -83,6 +91,19 @@ impl Handle {
             return gone();
         }
         rx.await.unwrap_or_else(|_| gone())
+    }
+}
+
+impl Handle {
+    /// Stops the checks; with `omega`, runs `notify_down` of each alive
+    /// server and `quorum_down` of its virtual server, waiting for them at
+    /// most [`SHUTDOWN_SCRIPTS`] (keepalived's shutdown). The table is left
+    /// as it is: it ends with the process.
+    pub async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Command::Shutdown(tx)).await.is_ok() {
+            let _ = rx.await;
+        }
     }
 }
 
@@ -187,6 +208,11 @@ impl Manager {
                     let report = self.reload();
                     let _ = reply.send(report);
                 }
+                Event::Command(Some(Command::Shutdown(reply))) => {
+                    self.shutdown().await;
+                    let _ = reply.send(());
+                    break;
+                }
                 Event::Stepped => {}
             }
             for (vs, a) in out.drain(..) {
@@ -277,6 +303,35 @@ impl Manager {
                 script.command
             ),
         }
+    }
+
+    /// keepalived's shutdown: only the scripts (with `omega`), waited for.
+    async fn shutdown(&mut self) {
+        let mut actions = Vec::new();
+        self.fleet.shutdown(&mut actions);
+        let user = self.cfg.global.script_user.clone();
+        let mut running = tokio::task::JoinSet::new();
+        for (vs, a) in actions {
+            let Action::RunScript(which) = a else {
+                continue;
+            };
+            let Some(script) = self.fleet.script(vs, which) else {
+                continue;
+            };
+            tracing::info!(
+                "health: {}: {which:?} at shutdown: {:?}",
+                self.vs_name(vs),
+                script.command
+            );
+            let (argv, user) = (
+                script.argv.clone(),
+                script.user.clone().or_else(|| user.clone()),
+            );
+            running.spawn(async move {
+                lvs_check::runner::run_program(&argv, user.as_ref(), SHUTDOWN_SCRIPTS).await
+            });
+        }
+        while running.join_next().await.is_some() {}
     }
 
     /// Re-reads the file and applies the difference (module docs).

@@ -263,6 +263,9 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
             },
         }
     }
+    if let Some(h) = shared.health.get() {
+        h.shutdown().await;
+    }
     timers.abort();
     ha.stop();
     if let Some(d) = dataplane {

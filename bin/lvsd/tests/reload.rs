@@ -162,3 +162,30 @@ fn reload_without_a_keepalived_file_is_refused() {
         out.stderr
     );
 }
+
+#[test]
+fn omega_runs_the_down_scripts_at_shutdown() {
+    let s = Scratch::new("omega");
+    let file = s.dir.join("keepalived.conf");
+    let d = s.dir.display();
+    // Real servers without checkers are alive; at shutdown keepalived runs
+    // notify_down of each alive server and quorum_down, with omega only.
+    std::fs::write(
+        &file,
+        format!(
+            "virtual_server 192.0.2.1 80 {{\n    protocol TCP\n    omega\n    quorum_down \"/usr/bin/touch {d}/omega.quorum\"\n    real_server 10.9.1.1 80 {{\n        notify_down \"/usr/bin/touch {d}/omega.rs\"\n    }}\n}}\nvirtual_server 192.0.2.2 80 {{\n    protocol TCP\n    quorum_down \"/usr/bin/touch {d}/plain.quorum\"\n    real_server 10.9.1.2 80 {{\n        notify_down \"/usr/bin/touch {d}/plain.rs\"\n    }}\n}}\n"
+        ),
+    )
+    .unwrap();
+    let mut daemon = start(&s, &file);
+    daemon.signal("TERM");
+    let status = daemon.wait_exit();
+    assert!(status.success(), "{}", daemon.log_text());
+    let exists = |n: &str| s.dir.join(n).exists();
+    assert!(
+        exists("omega.rs") && exists("omega.quorum"),
+        "{}",
+        daemon.log_text()
+    );
+    assert!(!exists("plain.rs") && !exists("plain.quorum"));
+}
