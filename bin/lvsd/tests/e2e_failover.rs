@@ -879,3 +879,107 @@ fn track_script_weight_moves_the_master() {
         ctx(&d1, &d2)
     );
 }
+
+/// VRRP v3 over IPv6 (ff02::12, link-local sources, hop limit 255): d1
+/// (150) and d2 (100) elect d1, which holds the VIP fd00::100 and answers
+/// the client's neighbour solicitation; d1's lvsd is SIGKILLed, d2 takes
+/// over and its unsolicited neighbour advertisements (Override) move the
+/// client's neighbour entry to d2's MAC without any client traffic.
+#[test]
+fn ipv6_takeover_with_unsolicited_neighbour_advertisements() {
+    assert!(
+        is_root(),
+        "this privileged test needs root (network namespaces, XDP, raw sockets): run the suite as root"
+    );
+    let (cli, d, sw) = (netns("6cli"), [netns("6d1"), netns("6d2")], netns("6sw"));
+    sh(&sw, &["link", "add", "br0", "type", "bridge"]);
+    for (ns, dev, peer, ip) in [
+        (&cli, "c0", "s0", "fd00::50"),
+        (&d[0], "e0", "s1", "fd00::11"),
+        (&d[1], "e0", "s2", "fd00::12"),
+    ] {
+        veth(ns, dev, &sw, peer);
+        sysctl(ns, &format!("net.ipv6.conf.{dev}.accept_dad"), "0");
+        sh(&sw, &["link", "set", peer, "master", "br0", "up"]);
+        sh(
+            ns,
+            &["addr", "add", &format!("{ip}/64"), "dev", dev, "nodad"],
+        );
+        sh(ns, &["link", "set", dev, "up"]);
+        sh(ns, &["link", "set", "lo", "up"]);
+    }
+    sh(&sw, &["link", "set", "br0", "up"]);
+    let conf = |priority: u8| {
+        format!(
+            "vrrp_instance VI_6 {{
+    state BACKUP
+    interface e0
+    virtual_router_id 53
+    priority {priority}
+    version 3
+    advert_int 0.1
+    virtual_ipaddress {{
+        fd00::100/128
+    }}
+}}
+"
+        )
+    };
+    let has_vip = |ns: &NetNs| {
+        let out = ns.ip(&["-6", "-o", "addr", "show", "dev", "e0"]).unwrap();
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .contains("fd00::100/128")
+    };
+    let neigh = |ns: &NetNs| {
+        let out = ns
+            .ip(&["-6", "neigh", "show", "fd00::100", "dev", "c0"])
+            .unwrap();
+        let text = String::from_utf8(out.stdout).unwrap().to_ascii_lowercase();
+        let f: Vec<&str> = text.split_whitespace().collect();
+        f.iter()
+            .position(|w| *w == "lladdr")
+            .and_then(|i| f.get(i + 1))
+            .map_or(text.clone(), |m| (*m).to_string())
+    };
+    let mut d1 = Director::start(&d[0], Scratch::new("ha-6d1"), &conf(150));
+    let d2 = Director::start(&d[1], Scratch::new("ha-6d2"), &conf(100));
+    assert!(
+        wait(Duration::from_secs(10), || d1.state() == "MASTER"
+            && d2.state() == "BACKUP"
+            && has_vip(&d[0])
+            && !has_vip(&d[1])),
+        "election: d1 {} d2 {}\nd1 log:\n{}\nd2 log:\n{}",
+        d1.state(),
+        d2.state(),
+        d1.log_text(),
+        d2.log_text()
+    );
+    // The client resolves the VIP (a refused connection is enough).
+    cli.run(|| {
+        let _ = TcpStream::connect_timeout(
+            &"[fd00::100]:80".parse().unwrap(),
+            Duration::from_millis(500),
+        );
+    })
+    .unwrap();
+    assert_eq!(neigh(&cli), mac(&d[0], "e0"));
+    let killed = Instant::now();
+    d1.kill9();
+    assert!(
+        wait(Duration::from_secs(5), || d2.state() == "MASTER"
+            && has_vip(&d[1])),
+        "d2 did not take over: {}",
+        d2.log_text()
+    );
+    let took = killed.elapsed();
+    let moved = wait(Duration::from_secs(3), || neigh(&cli) == mac(&d[1], "e0"));
+    eprintln!("ipv6: d2 MASTER with the VIP {took:?} after SIGKILL; client moved: {moved}");
+    assert!(
+        moved,
+        "client's entry {} (d2 is {})\nd2 log:\n{}",
+        neigh(&cli),
+        mac(&d[1], "e0"),
+        d2.log_text()
+    );
+}

@@ -58,7 +58,8 @@
 //!   master's gratuitous ARPs move the segment's neighbours over.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -68,6 +69,7 @@ use std::time::{Duration, Instant};
 
 use lvs_config::{Config, LvsSyncDaemon, Script, VrrpAuth, VrrpInstance, VrrpNotify, VrrpScript};
 use lvs_proto::{DaemonState, Request};
+use lvs_vrrp::packet;
 use lvs_vrrp::{
     Action, Auth, GarpConfig, GroupConfig, InitialState, InstanceConfig, InstanceId, ScriptTracker,
     State, TrackConfig, TrackId, TrackKind, TrackRef, TrackStatus, Version, Vrrp, VrrpConfig,
@@ -78,13 +80,15 @@ use crate::server::Shared;
 
 /// Default VRRP IPv4 group.
 const GROUP4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+/// Default VRRP IPv6 group.
+const GROUP6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
 /// Longest sleep between socket polls.
 const MAX_WAIT: Duration = Duration::from_millis(5);
 
 /// A VIP as it is put on an interface.
 #[derive(Debug, Clone)]
 struct Vip {
-    addr: Ipv4Addr,
+    addr: IpAddr,
     prefix: u8,
     dev: String,
     label: Option<String>,
@@ -97,7 +101,9 @@ struct Inst {
     dev: String,
     vips: Vec<Vip>,
     notify: VrrpNotify,
-    peers: Vec<Ipv4Addr>,
+    peers: Vec<IpAddr>,
+    /// IPv6 instance.
+    v6: bool,
 }
 
 /// The running VRRP thread.
@@ -121,14 +127,11 @@ impl VrrpDriver {
 fn vips_of(inst: &VrrpInstance, dev: &str) -> Vec<Vip> {
     inst.virtual_ipaddress
         .iter()
-        .filter_map(|v| match v.addr {
-            IpAddr::V4(a) => Some(Vip {
-                addr: a,
-                prefix: v.prefix_len,
-                dev: v.dev.clone().unwrap_or_else(|| dev.to_owned()),
-                label: v.label.clone(),
-            }),
-            IpAddr::V6(_) => None,
+        .map(|v| Vip {
+            addr: v.addr,
+            prefix: v.prefix_len,
+            dev: v.dev.clone().unwrap_or_else(|| dev.to_owned()),
+            label: v.label.clone(),
         })
         .collect()
 }
@@ -302,6 +305,19 @@ fn link_up(name: &str) -> Option<bool> {
     links.iter().find(|l| l.name == name).map(|l| l.is_up())
 }
 
+/// The link-local IPv6 address of interface `index`.
+fn link_local(index: u32) -> Option<Ipv6Addr> {
+    let mut rtnl = lvs_sys::rtnl::Rtnl::open().ok()?;
+    rtnl.addresses()
+        .ok()?
+        .into_iter()
+        .filter(|a| a.index == index)
+        .find_map(|a| match a.addr {
+            IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80 => Some(v6),
+            _ => None,
+        })
+}
+
 /// The engine's references for an instance's tracking.
 fn track_refs(cfg: &Config, inst: &VrrpInstance, dev: &str, tracks: &mut Tracks) -> Vec<TrackRef> {
     let mut refs = Vec::new();
@@ -352,22 +368,29 @@ fn build(cfg: &Config) -> (VrrpConfig, Vec<Inst>, Vec<Watch>) {
             continue;
         };
         let vips = vips_of(inst, &dev);
-        if vips.len() != inst.virtual_ipaddress.len() {
-            tracing::warn!("vrrp: {name}: IPv6 instances are not supported yet, left out");
+        let v6 = vips.first().is_some_and(|v| v.addr.is_ipv6());
+        if vips.iter().any(|v| v.addr.is_ipv6() != v6) {
+            tracing::warn!("vrrp: {name}: VIPs of both families, instance left out");
             continue;
         }
-        let src = inst
-            .unicast_src_ip
-            .or(inst.mcast_src_ip)
-            .or(addr.map(IpAddr::V4));
-        let Some(src @ IpAddr::V4(_)) = src else {
-            tracing::warn!("vrrp: {name}: {dev} has no IPv4 address, instance left out");
+        let own = if v6 {
+            link_local(index).map(IpAddr::V6)
+        } else {
+            addr.map(IpAddr::V4)
+        };
+        let src = inst.unicast_src_ip.or(inst.mcast_src_ip).or(own);
+        let Some(src) = src.filter(|a| a.is_ipv6() == v6) else {
+            tracing::warn!(
+                "vrrp: {name}: {dev} has no address of the VIPs' family, instance left out"
+            );
             continue;
         };
         if inst.use_vmac.is_some() {
             tracing::warn!("vrrp: {name}: use_vmac not supported yet");
         }
+        // IPv6 is VRRPv3 only.
         let version = match inst.version.or(cfg.global.vrrp.version) {
+            _ if v6 => Version::V3,
             Some(3) => Version::V3,
             _ => Version::V2,
         };
@@ -376,7 +399,7 @@ fn build(cfg: &Config) -> (VrrpConfig, Vec<Inst>, Vec<Watch>) {
             index,
             inst.virtual_router_id,
             src,
-            vips.iter().map(|v| IpAddr::V4(v.addr)).collect(),
+            vips.iter().map(|v| v.addr).collect(),
         );
         ic.version = version;
         ic.priority = inst.priority;
@@ -388,15 +411,13 @@ fn build(cfg: &Config) -> (VrrpConfig, Vec<Inst>, Vec<Watch>) {
         ic.nopreempt = inst.nopreempt;
         ic.preempt_delay = inst.preempt_delay.unwrap_or_default();
         ic.down_timer_adverts = inst.down_timer_adverts.unwrap_or(3);
-        let peers: Vec<Ipv4Addr> = inst
+        let peers: Vec<IpAddr> = inst
             .unicast_peer
             .iter()
-            .filter_map(|p| match p.addr {
-                IpAddr::V4(a) => Some(a),
-                IpAddr::V6(_) => None,
-            })
+            .map(|p| p.addr)
+            .filter(|a| a.is_ipv6() == v6)
             .collect();
-        ic.unicast_peers = peers.iter().map(|p| IpAddr::V4(*p)).collect();
+        ic.unicast_peers = peers.clone();
         ic.auth = match &inst.authentication {
             Some(VrrpAuth::Pass(p)) if version == Version::V2 => Auth::pass(p.as_bytes()),
             Some(VrrpAuth::Ah(_)) => {
@@ -419,6 +440,7 @@ fn build(cfg: &Config) -> (VrrpConfig, Vec<Inst>, Vec<Watch>) {
             vips,
             notify: inst.notify.clone(),
             peers,
+            v6,
         });
     }
     for g in &cfg.vrrp_sync_groups {
@@ -496,8 +518,8 @@ struct Driver {
     engine: Vrrp,
     insts: Vec<Inst>,
     groups: Vec<(String, VrrpNotify)>,
-    /// Raw socket per interface name.
-    sockets: HashMap<String, UdpSocket>,
+    /// Raw socket per (interface, IPv6).
+    sockets: HashMap<(String, bool), UdpSocket>,
     group4: Ipv4Addr,
     shared: Arc<Shared>,
     sync: Option<LvsSyncDaemon>,
@@ -552,15 +574,20 @@ fn nft(script: &str) -> bool {
 }
 
 /// The crash-guard ruleset for `rules` (`(proto, vip, port)`, port 0 = all).
-fn guard_script(rules: &[(&str, Ipv4Addr, u16)]) -> String {
+fn guard_script(rules: &[(&str, IpAddr, u16)]) -> String {
     let mut s = format!(
         "table {GUARD_TABLE}\ndelete table {GUARD_TABLE}\ntable {GUARD_TABLE} {{\n  chain input {{\n    type filter hook input priority -200; policy accept;\n"
     );
     for (proto, vip, port) in rules {
+        let fam = if vip.is_ipv6() { "ip6" } else { "ip" };
         if *port == 0 {
-            s.push_str(&format!("    ip daddr {vip} meta l4proto {proto} drop\n"));
+            s.push_str(&format!(
+                "    {fam} daddr {vip} meta l4proto {proto} drop\n"
+            ));
         } else {
-            s.push_str(&format!("    ip daddr {vip} {proto} dport {port} drop\n"));
+            s.push_str(&format!(
+                "    {fam} daddr {vip} {proto} dport {port} drop\n"
+            ));
         }
     }
     s.push_str("  }\n}\n");
@@ -583,6 +610,24 @@ fn open_socket(dev: &str, group: Ipv4Addr) -> std::io::Result<UdpSocket> {
     s.set_ttl_v4(255)?;
     s.set_multicast_loop_v4(false)?;
     s.set_nonblocking(true)?;
+    Ok(s.into())
+}
+
+fn open_socket6(dev: &str) -> std::io::Result<UdpSocket> {
+    let s = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::from(112)))?;
+    s.bind_device(Some(dev.as_bytes()))?;
+    let (index, _) = super::interface_v4(dev)
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such interface"))?;
+    s.join_multicast_v6(&GROUP6, index)?;
+    s.set_multicast_if_v6(index)?;
+    s.set_multicast_hops_v6(255)?;
+    s.set_unicast_hops_v6(255)?;
+    s.set_multicast_loop_v6(false)?;
+    if let Some(ll) = link_local(index) {
+        s.bind(&SocketAddr::V6(SocketAddrV6::new(ll, 0, 0, index)).into())?;
+    }
+    s.set_nonblocking(true)?;
+    lvs_sys::rx6::enable(s.as_fd()).map_err(|e| std::io::Error::other(e.to_string()))?;
     Ok(s.into())
 }
 
@@ -618,6 +663,10 @@ fn vip_args<'a>(op: &'a str, v: &'a Vip, cidr: &'a str) -> Vec<&'a str> {
     {
         a.extend(["label", l.as_str()]);
     }
+    if op == "add" && v.addr.is_ipv6() {
+        // As keepalived: a VIP is usable at once, no duplicate detection.
+        a.push("nodad");
+    }
     a
 }
 
@@ -636,6 +685,39 @@ fn garp_frame(mac: [u8; 6], ip: Ipv4Addr) -> [u8; 42] {
     f[28..32].copy_from_slice(&ip.octets());
     // Target hardware address zero (RFC 5227 announcement).
     f[38..42].copy_from_slice(&ip.octets());
+    f
+}
+
+/// An unsolicited neighbour advertisement for `ip` from `mac` (RFC 4861
+/// §7.2.6: to all nodes, Override set, Solicited clear, our link-layer
+/// address as option), sourced from the VIP itself, hop limit 255.
+fn na_frame(mac: [u8; 6], ip: Ipv6Addr) -> [u8; 86] {
+    let all_nodes = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+    let mut f = [0u8; 86];
+    f[..6].copy_from_slice(&[0x33, 0x33, 0, 0, 0, 1]);
+    f[6..12].copy_from_slice(&mac);
+    f[12..14].copy_from_slice(&0x86ddu16.to_be_bytes());
+    // IPv6 header.
+    f[14] = 0x60;
+    f[18..20].copy_from_slice(&32u16.to_be_bytes());
+    f[20] = 58; // ICMPv6
+    f[21] = 255;
+    f[22..38].copy_from_slice(&ip.octets());
+    f[38..54].copy_from_slice(&all_nodes.octets());
+    // ICMPv6 neighbour advertisement.
+    f[54] = 136;
+    f[58] = 0x20; // Override
+    f[62..78].copy_from_slice(&ip.octets());
+    f[78] = 2; // target link-layer address
+    f[79] = 1;
+    f[80..86].copy_from_slice(&mac);
+    let mut pseudo = Vec::with_capacity(40 + 32);
+    pseudo.extend_from_slice(&f[22..54]);
+    pseudo.extend_from_slice(&32u32.to_be_bytes());
+    pseudo.extend_from_slice(&[0, 0, 0, 58]);
+    pseudo.extend_from_slice(&f[54..86]);
+    let sum = lvs_wire::checksum::checksum(&pseudo);
+    f[56..58].copy_from_slice(&sum.to_be_bytes());
     f
 }
 
@@ -658,16 +740,21 @@ impl Driver {
             "table {GUARD_TABLE}\ndelete table {GUARD_TABLE}\n"
         ));
         self.holding = vec![false; self.insts.len()];
-        let devs: Vec<String> = self.insts.iter().map(|i| i.dev.clone()).collect();
-        for dev in devs {
-            if self.sockets.contains_key(&dev) {
+        let keys: Vec<(String, bool)> = self.insts.iter().map(|i| (i.dev.clone(), i.v6)).collect();
+        for key in keys {
+            if self.sockets.contains_key(&key) {
                 continue;
             }
-            match open_socket(&dev, self.group4) {
+            let opened = if key.1 {
+                open_socket6(&key.0)
+            } else {
+                open_socket(&key.0, self.group4)
+            };
+            match opened {
                 Ok(s) => {
-                    self.sockets.insert(dev, s);
+                    self.sockets.insert(key, s);
                 }
-                Err(e) => tracing::error!("vrrp: raw socket on {dev}: {e}"),
+                Err(e) => tracing::error!("vrrp: raw socket on {}: {e}", key.0),
             }
         }
         let now = self.now();
@@ -677,22 +764,37 @@ impl Driver {
         let mut rx = vec![0u8; 65536];
         while !stop.load(Ordering::Relaxed) {
             let mut got = false;
-            let devs: Vec<String> = self.sockets.keys().cloned().collect();
-            for dev in devs {
-                let Some(index) = self.engine_iface(&dev) else {
+            let keys: Vec<(String, bool)> = self.sockets.keys().cloned().collect();
+            for key in keys {
+                let Some(index) = self.engine_iface(&key.0) else {
                     continue;
                 };
-                while let Some(sock) = self.sockets.get(&dev) {
-                    match sock.recv_from(&mut rx) {
-                        Ok((n, _)) => {
-                            got = true;
-                            let now = self.now();
-                            let pkt = rx.get(..n).unwrap_or_default();
-                            let actions = self.engine.handle_ipv4_packet(now, index, pkt).to_vec();
-                            self.apply(&actions);
+                while let Some(sock) = self.sockets.get(&key) {
+                    let now = self.now();
+                    let actions = if key.1 {
+                        match lvs_sys::rx6::recv(sock.as_fd(), &mut rx) {
+                            Ok(Some(r)) => {
+                                let ip = packet::IpInfo {
+                                    src: IpAddr::V6(r.src),
+                                    dst: IpAddr::V6(r.dst.unwrap_or(GROUP6)),
+                                    ttl: r.hop_limit.unwrap_or(0),
+                                };
+                                let msg = rx.get(..r.len).unwrap_or_default();
+                                self.engine.handle_advert(now, index, &ip, msg).to_vec()
+                            }
+                            _ => break,
                         }
-                        Err(_) => break,
-                    }
+                    } else {
+                        match sock.recv_from(&mut rx) {
+                            Ok((n, _)) => {
+                                let pkt = rx.get(..n).unwrap_or_default();
+                                self.engine.handle_ipv4_packet(now, index, pkt).to_vec()
+                            }
+                            Err(_) => break,
+                        }
+                    };
+                    got = true;
+                    self.apply(&actions);
                 }
             }
             self.track();
@@ -844,24 +946,26 @@ impl Driver {
         let Some(inst) = self.insts.get(id.0) else {
             return;
         };
-        let Some(sock) = self.sockets.get(&inst.dev) else {
+        let Some(sock) = self.sockets.get(&(inst.dev.clone(), inst.v6)) else {
             return;
         };
-        let dsts: Vec<Ipv4Addr> = if inst.peers.is_empty() {
-            vec![self.group4]
-        } else {
-            inst.peers.clone()
+        let scope = self.engine.config(id).iface;
+        let dsts: Vec<IpAddr> = match (inst.peers.is_empty(), inst.v6) {
+            (false, _) => inst.peers.clone(),
+            (true, false) => vec![IpAddr::V4(self.group4)],
+            (true, true) => vec![IpAddr::V6(GROUP6)],
         };
         for dst in dsts {
             self.buf.clear();
-            if let Err(e) = self
-                .engine
-                .build_advert(id, priority, IpAddr::V4(dst), &mut self.buf)
-            {
+            if let Err(e) = self.engine.build_advert(id, priority, dst, &mut self.buf) {
                 tracing::warn!("vrrp: {}: cannot build advert: {e}", inst.name);
                 return;
             }
-            if let Err(e) = sock.send_to(&self.buf, SocketAddr::V4(SocketAddrV4::new(dst, 0))) {
+            let to = match dst {
+                IpAddr::V4(a) => SocketAddr::V4(SocketAddrV4::new(a, 0)),
+                IpAddr::V6(a) => SocketAddr::V6(SocketAddrV6::new(a, 0, 0, scope)),
+            };
+            if let Err(e) = sock.send_to(&self.buf, to) {
                 tracing::debug!("vrrp: {}: send to {dst}: {e}", inst.name);
             }
         }
@@ -895,7 +999,7 @@ impl Driver {
 
     /// Rewrites the crash-guard table for the VIPs held now.
     fn update_guard(&self) {
-        let held: Vec<Ipv4Addr> = self
+        let held: Vec<IpAddr> = self
             .insts
             .iter()
             .zip(&self.holding)
@@ -908,7 +1012,7 @@ impl Driver {
             for svc in control.ipvs.services() {
                 if let lvs_core::ServiceKey::Addr {
                     proto,
-                    addr: IpAddr::V4(a),
+                    addr: a,
                     port,
                 } = svc.config.key
                     && held.contains(&a)
@@ -949,11 +1053,14 @@ impl Driver {
                     return;
                 }
             };
-            let frame = garp_frame(mac, v.addr);
+            let frame: Vec<u8> = match v.addr {
+                IpAddr::V4(a) => garp_frame(mac, a).to_vec(),
+                IpAddr::V6(a) => na_frame(mac, a).to_vec(),
+            };
             for _ in 0..repeat {
                 use lvs_io::PacketIo;
                 if let Err(e) = sock.send_batch(&[&frame]) {
-                    tracing::debug!("vrrp: {}: gratuitous ARP: {e}", inst.name);
+                    tracing::debug!("vrrp: {}: gratuitous ARP / NA: {e}", inst.name);
                 }
             }
         }
@@ -1066,8 +1173,9 @@ mod tests {
 
     #[test]
     fn guard_drops_service_ports_of_held_vips() {
-        let vip = Ipv4Addr::new(10, 0, 0, 100);
-        let s = guard_script(&[("tcp", vip, 80), ("udp", vip, 0)]);
+        let vip = IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100));
+        let vip6: IpAddr = "fd00::100".parse().unwrap();
+        let s = guard_script(&[("tcp", vip, 80), ("udp", vip, 0), ("tcp", vip6, 443)]);
         // Recreated atomically (create, delete, define) at the input hook.
         assert!(s.starts_with(
             "table inet lvsd_vrrp\ndelete table inet lvsd_vrrp\ntable inet lvsd_vrrp {"
@@ -1075,6 +1183,30 @@ mod tests {
         assert!(s.contains("type filter hook input priority -200; policy accept;"));
         assert!(s.contains("ip daddr 10.0.0.100 tcp dport 80 drop\n"));
         assert!(s.contains("ip daddr 10.0.0.100 meta l4proto udp drop\n"));
+        assert!(s.contains("ip6 daddr fd00::100 tcp dport 443 drop\n"));
+    }
+
+    #[test]
+    fn unsolicited_na_is_well_formed() {
+        let mac = [2, 0, 0, 0, 0, 7];
+        let vip: Ipv6Addr = "fd00::100".parse().unwrap();
+        let f = na_frame(mac, vip);
+        // To 33:33:00:00:00:01 (ff02::1), IPv6, ICMPv6, hop limit 255.
+        assert_eq!(f[..6], [0x33, 0x33, 0, 0, 0, 1]);
+        assert_eq!(f[12..14], [0x86, 0xdd]);
+        assert_eq!((f[20], f[21]), (58, 255));
+        assert_eq!(f[38..54], "ff02::1".parse::<Ipv6Addr>().unwrap().octets());
+        // Type 136, Override only, target = VIP, option 2 with our MAC.
+        assert_eq!((f[54], f[55], f[58]), (136, 0, 0x20));
+        assert_eq!(f[62..78], vip.octets());
+        assert_eq!(f[78..86], [2, 1, 2, 0, 0, 0, 0, 7]);
+        // The checksum verifies (RFC 4443 §2.3): pseudo-header + message
+        // sums to zero.
+        let mut pseudo = Vec::new();
+        pseudo.extend_from_slice(&f[22..54]);
+        pseudo.extend_from_slice(&[0, 0, 0, 32, 0, 0, 0, 58]);
+        pseudo.extend_from_slice(&f[54..86]);
+        assert_eq!(lvs_wire::checksum::checksum(&pseudo), 0);
     }
 
     #[test]
