@@ -2,9 +2,10 @@
 //! keepalived.conf over `lvs-vrrp`'s pure engine.
 //!
 //! Contract:
-//! - **Scope**: IPv4 instances (VRRP v2 and v3); IPv6 instances, AH
-//!   authentication and `use_vmac` are logged as not supported yet and left
-//!   out. `vrrp_sync_group` blocks become engine sync groups (their own
+//! - **Scope**: IPv4 instances (VRRP v2 and v3) and IPv6 instances (v3;
+//!   the family is the VIPs'; an instance with VIPs of both is left out).
+//!   AH authentication and `use_vmac` are logged as not supported.
+//!   `vrrp_sync_group` blocks become engine sync groups (their own
 //!   `track_*` blocks are not run yet).
 //! - **Tracking**: `track_interface` entries, and the instance's own
 //!   interface unless `dont_track_primary` (weight 0: down means FAULT),
@@ -15,12 +16,17 @@
 //!   weights (the `track_script` one, else the script's) and `reverse`
 //!   change the priority as keepalived does. Changes reach the engine with
 //!   `Vrrp::set_track`.
-//! - **Sockets**: one raw IP protocol 112 socket per interface, bound to it
-//!   (`SO_BINDTODEVICE`), joined to 224.0.0.18 (or `vrrp_mcast_group4`),
-//!   multicast TTL 255 and no loopback; unicast peers get TTL 255 too.
-//!   Received packets go whole (IP header included) to
-//!   `Vrrp::handle_ipv4_packet`, which checks the TTL (255 for multicast),
-//!   version, VRID, authentication, interval and address list; rejections
+//! - **Sockets**: one raw IP protocol 112 socket per interface and family,
+//!   bound to the interface (`SO_BINDTODEVICE`), multicast TTL / hop limit
+//!   255, no loopback; unicast peers get 255 too. IPv4: joined to
+//!   224.0.0.18 (or `vrrp_mcast_group4`); received packets go whole (IP
+//!   header included) to `Vrrp::handle_ipv4_packet`. IPv6: joined to
+//!   ff02::12, bound to the interface's link-local address (the adverts'
+//!   source); the payload goes to `Vrrp::handle_advert` with the
+//!   destination and hop limit from `IPV6_PKTINFO` / `IPV6_HOPLIMIT`
+//!   (`lvs_sys::rx6`; a missing hop limit counts as 0). The engine checks
+//!   the TTL / hop limit (255 for multicast), version, VRID,
+//!   authentication, interval and address list; rejections
 //!   are logged (`WARN vrrp: NAME: advert rejected: REASON`), so an
 //!   authentication mismatch with a peer shows in the log.
 //! - **Timers**: the thread polls its sockets (non-blocking) and sleeps
@@ -28,9 +34,10 @@
 //!   `handle_timeout`; time is a monotonic clock since the driver started.
 //! - **Actions**: adverts are built by the engine and sent to the group or
 //!   to each `unicast_peer`; VIPs are added / removed with the `ip` command
-//!   (`ip addr add VIP/PREFIX dev IF [label L]`); gratuitous ARPs (ARP
-//!   requests sender = target = VIP, broadcast) leave on an AF_PACKET
-//!   socket of the VIP's interface; `notify_master|backup|fault` and
+//!   (`ip addr add VIP/PREFIX dev IF [label L]`, IPv6 with `nodad`);
+//!   gratuitous ARPs (ARP requests sender = target = VIP, broadcast) and
+//!   unsolicited neighbour advertisements leave on an AF_PACKET socket of
+//!   the VIP's interface; `notify_master|backup|fault` and
 //!   `notify` (`INSTANCE|GROUP NAME STATE PRIORITY` appended) run as
 //!   programs (never through a shell), not waited for.
 //! - **Crash guard**: while this director holds VIPs, an nftables table
