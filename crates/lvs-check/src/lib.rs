@@ -14,7 +14,10 @@
 //!   and request building the checkers use.
 //! - With the `io` feature (default), [`runner`] performs the checks with
 //!   tokio: TCP_CHECK, HTTP_GET, SSL_GET (rustls), MISC_CHECK, UDP_CHECK,
-//!   DNS_CHECK and SMTP_CHECK. Checks never run on the packet path.
+//!   DNS_CHECK, SMTP_CHECK and PING_CHECK; `runner::Fleet` runs every
+//!   checker of a configuration and prepares graceful reloads (state carried
+//!   over with [`VsMachine::carry_from`], the difference of the tables with
+//!   `lvs_config::diff`). Checks never run on the packet path.
 //!
 //! `unsafe` is forbidden; nothing panics on data from the network or from
 //! scripts.
