@@ -38,8 +38,9 @@
 //! The NAT test runs phases 1–3 with LVS-NAT: the real servers sit in
 //! 10.66.0.0/24 behind a second, floating VIP 10.66.0.254 (their default
 //! gateway), so their replies follow the master too, and the sync daemons
-//! follow the instance (`lvs_sync_daemon e0 VI_1`): after the failover d2
-//! runs the master sync daemon and no backup one.
+//! follow the instance (`lvs_sync_daemon e0 VI_1`) and use the IPv6 group
+//! ff02::81: after the failover d2 runs the master sync daemon and no
+//! backup one.
 
 mod common;
 
@@ -238,6 +239,9 @@ fn lab_nat() -> Lab {
     for (n, i) in d.iter().zip(["11", "12"]) {
         sh(n, &["addr", "add", &format!("10.77.0.{i}/24"), "dev", "e0"]);
         sh(n, &["addr", "add", &format!("10.66.0.{i}/24"), "dev", "e0"]);
+        // The sync daemons use an IPv6 group: the link-local address must
+        // be usable at once.
+        sysctl(n, "net.ipv6.conf.e0.accept_dad", "0");
         sh(n, &["link", "set", "e0", "up"]);
     }
     for (r, ip) in rs.iter().zip(NAT_RIPS) {
@@ -252,11 +256,12 @@ fn lab_nat() -> Lab {
 }
 
 /// NAT configuration; the sync daemons follow the instance
-/// (`lvs_sync_daemon e0 VI_1`: master daemon on the MASTER only).
+/// (`lvs_sync_daemon e0 VI_1`: master daemon on the MASTER only) and talk
+/// over the IPv6 group ff02::81 (the connections are IPv4).
 fn keepalived_conf_nat(state: &str, priority: u8) -> String {
     format!(
         "global_defs {{
-    lvs_sync_daemon e0 VI_1
+    lvs_sync_daemon e0 VI_1 group ff02::81
 }}
 vrrp_instance VI_1 {{
     state {state}
@@ -798,6 +803,11 @@ fn nat_failover_with_sync_daemons_following_the_instance() {
     elect_and_fail_over("NAT", &lab, &mut d1, &d2);
     // d2 now runs the master sync daemon (and no backup): the instance
     // decides.
+    assert!(
+        d2.log_text().contains("sending to [ff02::81"),
+        "{}",
+        d2.log_text()
+    );
     let daemons = ipvsadm(&d2.scratch, &["-L", "--daemon"]).stdout;
     assert!(
         daemons.contains("master sync daemon") && !daemons.contains("backup sync daemon"),

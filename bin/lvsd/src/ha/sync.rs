@@ -12,7 +12,9 @@
 //! - **Master**: a UDP socket bound to the interface (`SO_BINDTODEVICE`,
 //!   `IP_MULTICAST_IF`, source = the interface's first IPv4 address),
 //!   multicast TTL `--mcast-ttl` (default 1), no loopback, sending to
-//!   `--mcast-group:--mcast-port` (default 224.0.0.81:8848). While it runs,
+//!   `--mcast-group:--mcast-port` (default 224.0.0.81:8848; an IPv6 group
+//!   is sent on the interface with hop limit `--mcast-ttl`, and lowers the
+//!   default `sync_maxlen` to 1452 as in the kernel). While it runs,
 //!   the data path's sync-out ring is enabled in the shared `Ipvs`
 //!   (`lvs_core::conn::sync_out`, 4096 slots): `conn_in` offers the
 //!   connections the kernel could send at that packet, and every 5 ms the
@@ -43,7 +45,7 @@
 //!   messages are dropped and the ring disabled, as the kernel frees them.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, SocketAddrV4, SocketAddrV6, UdpSocket};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
@@ -137,48 +139,89 @@ struct BackupDaemon {
     applied: u64,
 }
 
-fn group_of(cfg: &DaemonEntry) -> (Ipv4Addr, u16) {
-    let group = match cfg.mcast_group {
-        Some(IpAddr::V4(g)) => g,
-        _ => Ipv4Addr::new(224, 0, 0, 81),
-    };
-    (group, cfg.mcast_port.unwrap_or(8848))
+fn group_of(cfg: &DaemonEntry) -> SocketAddr {
+    let group = cfg
+        .mcast_group
+        .unwrap_or(IpAddr::V4(Ipv4Addr::new(224, 0, 0, 81)));
+    SocketAddr::new(group, cfg.mcast_port.unwrap_or(8848))
+}
+
+fn no_interface() -> std::io::Error {
+    std::io::Error::new(std::io::ErrorKind::NotFound, "no such interface")
 }
 
 fn open_master(cfg: &DaemonEntry, first_packet: bool) -> std::io::Result<MasterDaemon> {
-    let (group, port) = group_of(cfg);
-    let (_, addr) = super::interface_v4(&cfg.mcast_ifn)
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such interface"))?;
-    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-    s.bind_device(Some(cfg.mcast_ifn.as_bytes()))?;
-    if let Some(a) = addr {
-        s.set_multicast_if_v4(&a)?;
-        s.bind(&SocketAddr::V4(SocketAddrV4::new(a, 0)).into())?;
-    }
-    s.set_multicast_ttl_v4(u32::from(cfg.mcast_ttl.unwrap_or(1)))?;
-    s.set_multicast_loop_v4(false)?;
+    let group = group_of(cfg);
+    let (index, addr) = super::interface_v4(&cfg.mcast_ifn).ok_or_else(no_interface)?;
+    let ttl = u32::from(cfg.mcast_ttl.unwrap_or(1));
+    let s = match group {
+        SocketAddr::V4(_) => {
+            let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+            s.bind_device(Some(cfg.mcast_ifn.as_bytes()))?;
+            if let Some(a) = addr {
+                s.set_multicast_if_v4(&a)?;
+                s.bind(&SocketAddr::V4(SocketAddrV4::new(a, 0)).into())?;
+            }
+            s.set_multicast_ttl_v4(ttl)?;
+            s.set_multicast_loop_v4(false)?;
+            s
+        }
+        SocketAddr::V6(_) => {
+            let s = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
+            s.bind_device(Some(cfg.mcast_ifn.as_bytes()))?;
+            s.set_multicast_if_v6(index)?;
+            s.set_multicast_hops_v6(ttl)?;
+            s.set_multicast_loop_v6(false)?;
+            s
+        }
+    };
     s.set_nonblocking(true)?;
-    let maxlen = sync_maxlen(Role::Master, false, 1500, cfg.sync_maxlen.map(u32::from));
+    let dst = match group {
+        // A link-scoped group needs the interface as its scope.
+        SocketAddr::V6(g) => SocketAddr::V6(SocketAddrV6::new(*g.ip(), g.port(), 0, index)),
+        v4 => v4,
+    };
+    let maxlen = sync_maxlen(
+        Role::Master,
+        group.is_ipv6(),
+        1500,
+        cfg.sync_maxlen.map(u32::from),
+    );
     Ok(MasterDaemon {
         cfg: cfg.clone(),
         socket: s.into(),
-        dst: SocketAddr::V4(SocketAddrV4::new(group, port)),
+        dst,
         core: MasterCore::new(cfg.syncid, maxlen, first_packet),
     })
 }
 
 fn open_backup(cfg: &DaemonEntry) -> std::io::Result<BackupDaemon> {
-    let (group, port) = group_of(cfg);
-    let (index, addr) = super::interface_v4(&cfg.mcast_ifn)
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such interface"))?;
-    let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-    s.set_reuse_address(true)?;
-    s.bind_device(Some(cfg.mcast_ifn.as_bytes()))?;
-    s.bind(&SocketAddr::V4(SocketAddrV4::new(group, port)).into())?;
-    match addr {
-        Some(a) => s.join_multicast_v4(&group, &a)?,
-        None => s.join_multicast_v4_n(&group, &socket2::InterfaceIndexOrAddress::Index(index))?,
-    }
+    let group = group_of(cfg);
+    let (index, addr) = super::interface_v4(&cfg.mcast_ifn).ok_or_else(no_interface)?;
+    let s = match group {
+        SocketAddr::V4(g) => {
+            let s = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+            s.set_reuse_address(true)?;
+            s.bind_device(Some(cfg.mcast_ifn.as_bytes()))?;
+            s.bind(&group.into())?;
+            match addr {
+                Some(a) => s.join_multicast_v4(g.ip(), &a)?,
+                None => {
+                    s.join_multicast_v4_n(g.ip(), &socket2::InterfaceIndexOrAddress::Index(index))?
+                }
+            }
+            s
+        }
+        SocketAddr::V6(g) => {
+            let s = Socket::new(Domain::IPV6, Type::DGRAM, Some(Protocol::UDP))?;
+            s.set_reuse_address(true)?;
+            s.set_only_v6(true)?;
+            s.bind_device(Some(cfg.mcast_ifn.as_bytes()))?;
+            s.bind(&SocketAddr::V6(SocketAddrV6::new(*g.ip(), g.port(), 0, index)).into())?;
+            s.join_multicast_v6(g.ip(), index)?;
+            s
+        }
+    };
     s.set_read_timeout(Some(TICK))?;
     Ok(BackupDaemon {
         cfg: cfg.clone(),
