@@ -20,6 +20,8 @@
 //! 2. VRRP v2, `advert_int 1`, `authentication { auth_type PASS }` with
 //!    different passwords: lvsd logs each keepalived advert as rejected for
 //!    authentication and, hearing no valid master, becomes master itself.
+//! 3. VRRP v2 with the same password: keepalived 150 master, lvsd 100
+//!    backup without a rejection; lvsd restarted at 200 preempts it.
 
 mod common;
 
@@ -374,5 +376,49 @@ fn authentication_mismatch_is_logged() {
             .lines()
             .find(|l| l.contains("advert rejected"))
             .unwrap_or("")
+    );
+}
+
+/// VRRPv2 (`advert_int 1`, the same PASS password): keepalived 150 is
+/// master and lvsd 100 backup (lvsd accepts keepalived's v2 adverts); lvsd
+/// restarted at 200 preempts, and keepalived drops the VIP (keepalived
+/// accepts lvsd's v2 adverts, authentication included).
+#[test]
+fn vrrp_v2_with_password_both_ways() {
+    assert!(
+        is_root(),
+        "this privileged test needs root (network namespaces, raw sockets): run the suite as root"
+    );
+    let lab = lab("ic");
+    let scratch = Scratch::new("ha-v2");
+    let dir = scratch.dir.clone();
+    let ka = keepalived(&lab.ka, &dir, &instance(150, false, "lvsrs12"), 1);
+    let mut lv = lvsd(&lab.lv, &scratch, &instance(100, false, "lvsrs12"), 1);
+    let ctx = |ka: &Proc, lv: &Proc| {
+        format!(
+            "keepalived log:\n{}\nlvsd log:\n{}",
+            ka.log_text(),
+            lv.log_text()
+        )
+    };
+    assert!(
+        wait(Duration::from_secs(8), || ka_is_master(&lab)
+            && lvsd_is_backup(&lab, &scratch)),
+        "keepalived 150 master, lvsd 100 backup; {}",
+        ctx(&ka, &lv)
+    );
+    assert!(
+        !lv.log_text().contains("advert rejected"),
+        "{}",
+        lv.log_text()
+    );
+    lv.signal("TERM");
+    let scratch2 = Scratch::new("ha-v2b");
+    let lv = lvsd(&lab.lv, &scratch2, &instance(200, false, "lvsrs12"), 2);
+    assert!(
+        wait(Duration::from_secs(8), || lvsd_is_master(&lab, &scratch2)
+            && !ka_is_master(&lab)),
+        "lvsd 200 did not preempt keepalived over v2; {}",
+        ctx(&ka, &lv)
     );
 }
