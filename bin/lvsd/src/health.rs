@@ -59,14 +59,14 @@ use crate::server::Shared;
 /// How long a notify script may run before its process group is killed.
 pub const NOTIFY_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long the `omega` scripts may run at shutdown (keepalived gives its
+/// stopping scripts one second too).
+pub const SHUTDOWN_SCRIPTS: Duration = Duration::from_secs(1);
+
 enum Command {
     Reload(oneshot::Sender<ReloadReport>),
     Shutdown(oneshot::Sender<()>),
 }
-
-/// How long the `omega` scripts may run at shutdown (keepalived gives its
-/// stopping scripts one second too).
-pub const SHUTDOWN_SCRIPTS: Duration = Duration::from_secs(1);
 
 /// The running health checks (cheap to clone).
 #[derive(Debug, Clone)]
@@ -92,9 +92,7 @@ impl Handle {
         }
         rx.await.unwrap_or_else(|_| gone())
     }
-}
 
-impl Handle {
     /// Stops the checks; with `omega`, runs `notify_down` of each alive
     /// server and `quorum_down` of its virtual server, waiting for them at
     /// most [`SHUTDOWN_SCRIPTS`] (keepalived's shutdown). The table is left
