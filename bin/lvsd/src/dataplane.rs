@@ -47,10 +47,11 @@
 //!   the kernel is asked to resolve the real servers and the packet's
 //!   destination, and the held packets are processed again as soon as a
 //!   neighbour notification arrives (and every 20 ms, to expire them; the
-//!   connection exists by then: its packet is counted twice in the
-//!   statistics); when the pool is full or the time is up it is dropped
-//!   (counted). The director's own addresses stay configured in the
-//!   kernel, which keeps answering ARP.
+//!   connection exists by then, and the engine did not count the packet
+//!   the first time, so it is counted once); when the pool is full or the
+//!   time is up it is dropped (counted; missing from the statistics).
+//!   The director's own addresses stay configured in the kernel, which
+//!   keeps answering ARP.
 //! - **Local real servers** (`dataplane/local.rs`): as the kernel decides
 //!   per packet by the route to the real server, destinations whose address
 //!   is local (loopback, or one of the director's) are routed, in the

@@ -125,6 +125,20 @@ impl Stats {
         self.counters.outbytes += bytes;
     }
 
+    /// Take back one [`Stats::inbound`] (`inbound`) or [`Stats::outbound`]
+    /// packet of `bytes`.
+    #[inline]
+    pub fn uncount(&mut self, bytes: u64, inbound: bool) {
+        let c = &mut self.counters;
+        let (pkts, total) = if inbound {
+            (&mut c.inpkts, &mut c.inbytes)
+        } else {
+            (&mut c.outpkts, &mut c.outbytes)
+        };
+        *pkts = pkts.saturating_sub(1);
+        *total = total.saturating_sub(bytes);
+    }
+
     /// One estimator step.
     pub fn estimate(&mut self) {
         let c = self.counters;

@@ -120,7 +120,12 @@ pub enum DropReason {
     /// No route to the destination.
     #[error("no route")]
     NoRoute,
-    /// The next hop's MAC is not in the neighbour table.
+    /// The next hop's MAC is not in the neighbour table. The connection
+    /// logic ran (a new connection exists, its state moved) but the packet
+    /// is not counted: the caller may hold the frame as received and
+    /// process it again once the neighbour is known, and it is counted
+    /// then, once, as the kernel counts a packet its neighbour layer
+    /// queues.
     #[error("no neighbour entry")]
     NoNeighbour,
     /// No address of the needed family on the egress interface.
@@ -384,10 +389,22 @@ impl<R: RandomSource> Datapath<R> {
                 src_port: Some(of.vport),
                 dst_port: (fwd == cflags::FWD_FULLNAT).then_some(of.cport),
             };
-            return self.nat_forward(frame, l3, ip, &of.caddr, rw, false);
+            let v = self.nat_forward(frame, l3, ip, &of.caddr, rw, false);
+            if v == Verdict::Drop(DropReason::NoNeighbour) {
+                self.ipvs.uncount_packet(of.conn, meta.len, false);
+            }
+            return v;
         }
         match self.ipvs.conn_in(now, &meta, &mut self.rng) {
-            InVerdict::Forward(f) => self.in_forward(frame, l3, ip, &f),
+            InVerdict::Forward(f) => {
+                let v = self.in_forward(frame, l3, ip, &f);
+                if v == Verdict::Drop(DropReason::NoNeighbour)
+                    && let Some(c) = f.conn
+                {
+                    self.ipvs.uncount_packet(c, meta.len, true);
+                }
+                v
+            }
             InVerdict::NoDest => self.answer_unreachable(frame, l3, ip),
             InVerdict::Drop(r) => Verdict::Drop(DropReason::Core(r)),
             InVerdict::Pass => self.not_ours(now, frame, l3, ip, Some(&meta)),
@@ -470,7 +487,8 @@ impl<R: RandomSource> Datapath<R> {
         rs: &IpAddr,
         t: &TunnelConfig,
     ) -> Verdict {
-        let hop = match self.hop(rs, true) {
+        // Routed like any local output (no KNOWN_NH: that is DR's mode).
+        let hop = match self.hop(rs, false) {
             Ok(h) => h,
             Err(v) => return v,
         };

@@ -11,7 +11,7 @@ use std::net::IpAddr;
 
 use common::*;
 use lvs_core::{FwdMethod, Protocol, Time};
-use lvs_datapath::{Datapath, Frame};
+use lvs_datapath::{Datapath, DropReason, Frame, Verdict};
 
 fn send(dp: &mut Datapath, frame: Vec<u8>) {
     let mut f = Frame::from_bytes(&frame);
@@ -98,4 +98,71 @@ fn dr_counts_inbound_only() {
     assert_eq!(svc.stats.counters.inpkts, 2);
     assert_eq!(svc.stats.counters.outpkts, 0);
     assert_eq!(svc.stats.counters.conns, 1);
+}
+
+#[test]
+fn a_packet_processed_again_after_its_neighbour_resolved_counts_once() {
+    let (c, v, r): (IpAddr, IpAddr, IpAddr) = (client4().into(), vip4().into(), rs1_4().into());
+    let k = key(Protocol::Tcp, v, 80);
+    let mut dp = datapath(rr(k), &[(r, 8080, FwdMethod::Masq)]);
+    let all = dp.config().neighbours.clone();
+    let syn = eth(
+        dir_ext_mac(),
+        router_mac(),
+        0x0800,
+        &v4pkt(c, 40000, v, 80, SYN, b""),
+    );
+    let synack = eth(
+        dir_int_mac(),
+        rs1_mac(),
+        0x0800,
+        &v4pkt(r, 8080, c, 40000, SYN | ACK, b""),
+    );
+    let ip_len = |f: &[u8]| (f.len() - 14) as u64;
+    let run = |dp: &mut Datapath, f: &[u8]| dp.process(Time(10), &mut Frame::from_bytes(f));
+    let counters = |dp: &Datapath| {
+        let ipvs = dp.ipvs();
+        let svc = ipvs.service_by_key(&k).unwrap();
+        let d = ipvs.dest(svc.dests[0]).unwrap();
+        let conn = ipvs.conns().find(|x| !x.is_template()).map(|x| x.in_pkts);
+        (
+            svc.stats.counters,
+            d.stats.counters,
+            ipvs.stats.counters,
+            conn,
+        )
+    };
+
+    // The real server's MAC is unknown: the connection is made, the SYN
+    // waits uncounted; processed again once the MAC is known: once.
+    dp.config_mut().neighbours.retain(|n| n.ip != r);
+    assert_eq!(run(&mut dp, &syn), Verdict::Drop(DropReason::NoNeighbour));
+    let (s, d, g, conn) = counters(&dp);
+    assert_eq!((s.conns, s.inpkts, s.inbytes), (1, 0, 0));
+    assert_eq!((d.conns, d.inpkts, g.inpkts), (1, 0, 0));
+    assert_eq!(conn, Some(0));
+    dp.config_mut().neighbours = all.clone();
+    assert!(matches!(run(&mut dp, &syn), Verdict::Forward { .. }));
+    let (s, d, g, conn) = counters(&dp);
+    for c in [s, d, g] {
+        assert_eq!((c.conns, c.inpkts, c.inbytes), (1, 1, ip_len(&syn)));
+    }
+    assert_eq!(conn, Some(1));
+
+    // The same for a reply whose next hop (the router) is unknown.
+    dp.config_mut().neighbours.retain(|n| n.mac != router_mac());
+    assert_eq!(
+        run(&mut dp, &synack),
+        Verdict::Drop(DropReason::NoNeighbour)
+    );
+    assert_eq!(counters(&dp).0.outpkts, 0);
+    dp.config_mut().neighbours = all;
+    assert!(matches!(
+        run(&mut dp, &synack),
+        Verdict::Reply { .. } | Verdict::Forward { .. }
+    ));
+    let (s, d, g, _) = counters(&dp);
+    for c in [s, d, g] {
+        assert_eq!((c.outpkts, c.outbytes), (1, ip_len(&synack)));
+    }
 }

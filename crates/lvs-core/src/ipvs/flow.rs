@@ -582,6 +582,45 @@ impl Ipvs {
         }
     }
 
+    /// Takes back the counting of one packet of `conn`, `len` bytes
+    /// (`inbound`: client → server, which also counted in the connection's
+    /// own packet count): for a data path that could not transmit the
+    /// packet yet (its next hop is being resolved) and will process it
+    /// again once it can, so that the packet is counted once, as the kernel
+    /// counts it once before its neighbour layer queues it. The state
+    /// transition is not undone (processing the packet again repeats it).
+    pub fn uncount_packet(&mut self, conn: ConnId, len: u32, inbound: bool) {
+        let dest = match conn.af() {
+            Af::Inet => self.uncount_conn::<V4>(conn.slot(), inbound),
+            Af::Inet6 => self.uncount_conn::<V6>(conn.slot(), inbound),
+        };
+        let Some(d) = dest.and_then(|d| self.dests.get_mut(DestId(d))) else {
+            return;
+        };
+        if !d.available {
+            return;
+        }
+        let bytes = u64::from(len);
+        let svc = d.service;
+        d.stats.uncount(bytes, inbound);
+        if let Some(s) = self.service_mut(svc) {
+            s.stats.uncount(bytes, inbound);
+        }
+        self.stats.uncount(bytes, inbound);
+    }
+
+    fn uncount_conn<F: Family>(&mut self, slot: u32, inbound: bool) -> Option<u32> {
+        let t = F::table_mut(&mut self.conn);
+        if !t.is_live(slot) {
+            return None;
+        }
+        let e = t.get_mut(slot);
+        if inbound {
+            e.in_pkts = e.in_pkts.wrapping_sub(1);
+        }
+        (e.dest != NIL).then_some(e.dest)
+    }
+
     /// `ip_vs_conn_stats`.
     fn count_conn(&mut self, svc: ServiceId, dest: DestId) {
         if let Some(d) = self.dests.get_mut(dest) {
