@@ -487,8 +487,7 @@ impl<R: RandomSource> Datapath<R> {
         rs: &IpAddr,
         t: &TunnelConfig,
     ) -> Verdict {
-        // Routed like any local output (no KNOWN_NH: that is DR's mode).
-        let hop = match self.hop(rs, false) {
+        let hop = match self.hop(rs, true) {
             Ok(h) => h,
             Err(v) => return v,
         };
