@@ -487,7 +487,8 @@ impl<R: RandomSource> Datapath<R> {
         rs: &IpAddr,
         t: &TunnelConfig,
     ) -> Verdict {
-        let hop = match self.hop(rs, true) {
+        // Routed like any local output (no KNOWN_NH: that is DR's mode).
+        let hop = match self.hop(rs, false) {
             Ok(h) => h,
             Err(v) => return v,
         };
