@@ -6,6 +6,7 @@
 
 pub mod lab;
 pub mod ops;
+pub mod tunlab;
 
 use std::io::Write;
 use std::os::unix::net::UnixStream;
