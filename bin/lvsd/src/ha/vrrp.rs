@@ -48,8 +48,9 @@
 //!   which would answer the clients' segments of established connections
 //!   with resets until the new master's gratuitous ARPs move the clients:
 //!   the table (left behind too) makes the dead director silent instead,
-//!   so those connections survive on the new master. It is removed with
-//!   the VIPs, and at start with the stale VIPs. Needs `nft` (nftables).
+//!   so those connections survive on the new master. It is rebuilt when the
+//!   services change (the control generation), removed with the VIPs, and
+//!   at start with the stale VIPs. Needs `nft` (nftables).
 //! - **Sync daemon**: `lvs_sync_daemon IF NAME` follows instance NAME: its
 //!   master daemon runs while NAME is MASTER, its backup daemon otherwise
 //!   (without an instance both run from the start; see `ha::start`).
@@ -513,6 +514,7 @@ pub fn start(cfg: &Config, shared: Arc<Shared>, status: PathBuf) -> Option<VrrpD
         holding: Vec::new(),
         watches,
         links_at: Duration::ZERO,
+        guard_generation: 0,
     };
     let thread = std::thread::Builder::new()
         .name("lvsd-vrrp".into())
@@ -540,6 +542,8 @@ struct Driver {
     watches: Vec<Watch>,
     /// When the links were last read.
     links_at: Duration,
+    /// Control generation the crash guard was built for.
+    guard_generation: u64,
 }
 
 /// Name of the crash-guard table.
@@ -805,6 +809,14 @@ impl Driver {
                 }
             }
             self.track();
+            // Services changed (a request, a reload): the guard follows.
+            let generation = self.shared.generation();
+            if generation != self.guard_generation {
+                self.guard_generation = generation;
+                if self.holding.iter().any(|h| *h) {
+                    self.update_guard();
+                }
+            }
             let now = self.now();
             if self.engine.next_deadline().is_some_and(|d| d <= now) {
                 let actions = self.engine.handle_timeout(now).to_vec();
