@@ -1,11 +1,12 @@
-//! Command line: `lvsd [--socket PATH] [--config FILE] [--interfaces IF[,IF]] [--io xdp|afpacket]`,
-//! or `lvsd --config-test FILE`.
+//! Command line: `lvsd [--socket PATH] [--config FILE] [--interfaces IF[,IF]] [--io xdp|afpacket]
+//! [--fullnat-laddr ADDR[,ADDR]]`, or `lvsd --config-test FILE`.
 
 use std::path::PathBuf;
 
 /// Usage text (`--help`, and after an argument error).
 pub const USAGE: &str = "\
 Usage: lvsd [--socket PATH] [--config FILE] [--interfaces IF[,IF]] [--io xdp|afpacket]
+            [--fullnat-laddr ADDR[,ADDR]]
        lvsd --config-test FILE
 
   --socket PATH       control socket (default: $LVSD_SOCKET, else /run/lvs/lvsd.sock)
@@ -17,6 +18,8 @@ Usage: lvsd [--socket PATH] [--config FILE] [--interfaces IF[,IF]] [--io xdp|afp
   --interfaces LIST   interfaces to serve (default: every non-loopback interface,
                       when lvsd runs in a named network namespace)
   --io KIND           packet I/O: xdp (XDP steering + AF_XDP, default) or afpacket
+  --fullnat-laddr LIST  FULLNAT local addresses (comma-separated, IPv4 and/or
+                      IPv6): the sources of connections to --fullnat real servers
   -h, --help      print this help
   -V, --version   print the version
 ";
@@ -32,6 +35,8 @@ pub struct Options {
     pub interfaces: Option<Vec<String>>,
     /// `--io`.
     pub io: IoKind,
+    /// `--fullnat-laddr` (comma-separated): the FULLNAT local address pool.
+    pub fullnat_laddrs: Vec<std::net::IpAddr>,
 }
 
 /// Packet I/O backend (`--io`).
@@ -93,7 +98,7 @@ pub fn parse(args: &[String]) -> Result<Parsed, ArgError> {
         }
         if !matches!(
             name,
-            "--socket" | "--config" | "--config-test" | "--interfaces" | "--io"
+            "--socket" | "--config" | "--config-test" | "--interfaces" | "--io" | "--fullnat-laddr"
         ) {
             return Err(ArgError::Unexpected(a.clone()));
         }
@@ -122,6 +127,14 @@ pub fn parse(args: &[String]) -> Result<Parsed, ArgError> {
                     return Err(ArgError::BadValue(name.to_string(), value));
                 }
                 opts.interfaces.replace(list).is_some()
+            }
+            "--fullnat-laddr" => {
+                let list: Option<Vec<std::net::IpAddr>> =
+                    value.split(',').map(|a| a.trim().parse().ok()).collect();
+                match list {
+                    Some(l) => !std::mem::replace(&mut opts.fullnat_laddrs, l).is_empty(),
+                    None => return Err(ArgError::BadValue(name.to_string(), value)),
+                }
             }
             _ => {
                 opts.io = match value.as_str() {
@@ -214,5 +227,26 @@ mod tests {
             panic!("not parsed")
         };
         assert_eq!((o.interfaces, o.io), (None, IoKind::Xdp));
+    }
+
+    #[test]
+    fn fullnat_local_addresses() {
+        let Ok(Parsed::Run(o)) = p(&["--fullnat-laddr", "10.0.0.1, fd00::1"]) else {
+            panic!("not parsed")
+        };
+        let want: Vec<std::net::IpAddr> =
+            vec!["10.0.0.1".parse().unwrap(), "fd00::1".parse().unwrap()];
+        assert_eq!(o.fullnat_laddrs, want);
+        assert_eq!(
+            p(&["--fullnat-laddr=10.0.0.1,x"]),
+            Err(ArgError::BadValue(
+                "--fullnat-laddr".into(),
+                "10.0.0.1,x".into()
+            ))
+        );
+        assert_eq!(
+            p(&["--fullnat-laddr=10.0.0.1", "--fullnat-laddr=10.0.0.2"]),
+            Err(ArgError::Repeated("--fullnat-laddr".into()))
+        );
     }
 }

@@ -198,6 +198,11 @@ fn refuse_missing_interface(control: &mut Control, now: Time, req: &Request) -> 
 pub async fn run(opts: Options) -> Result<(), StartError> {
     let path = opts.socket.clone().unwrap_or_else(lvs_proto::socket_path);
     let shared = Arc::new(Shared::new(Control::new(Time::ZERO, server_name())));
+    if !opts.fullnat_laddrs.is_empty() {
+        lock(&shared.control)
+            .ipvs
+            .set_fullnat_local_addrs(&opts.fullnat_laddrs);
+    }
     if let Some(config) = &opts.config {
         let keepalived = apply_config(&shared, config)?;
         tracing::info!(
