@@ -546,9 +546,13 @@ impl Worker {
                 self.resolve_dests();
                 for i in 0..self.held.len() {
                     if self.held[i].since.is_some()
-                        && let Some(dst) = destination(&self.held[i].frame)
+                        && let Some((src, dst)) = endpoints(&self.held[i].frame)
                     {
                         self.resolve(dst);
+                        // An ICMP answer (port unreachable, fragmentation
+                        // needed) goes back to the source: resolve it too,
+                        // as the kernel's icmp_send output would.
+                        self.resolve(src);
                     }
                 }
             }
@@ -831,10 +835,10 @@ fn local_verdict(
     }
 }
 
-/// The IP destination of a frame.
-fn destination(frame: &Frame) -> Option<IpAddr> {
+/// The IP source and destination of a frame.
+fn endpoints(frame: &Frame) -> Option<(IpAddr, IpAddr)> {
     match parse::parse_frame(frame.data()).ok()?.l3 {
-        L3::Ip(ip) => Some(ip.dst),
+        L3::Ip(ip) => Some((ip.src, ip.dst)),
         _ => None,
     }
 }
@@ -897,6 +901,31 @@ mod tests {
 
     fn v4(s: &str) -> IpAddr {
         IpAddr::V4(s.parse::<Ipv4Addr>().unwrap())
+    }
+
+    #[test]
+    fn held_frame_endpoints_are_source_and_destination() {
+        // Ethernet + IPv4 (UDP 10.10.0.161 -> 10.10.0.100) + UDP header.
+        let mut b = vec![0u8; 14 + 20 + 8];
+        b[12..14].copy_from_slice(&[0x08, 0x00]);
+        b[14] = 0x45;
+        b[16..18].copy_from_slice(&28u16.to_be_bytes());
+        b[22] = 64;
+        b[23] = 17;
+        b[26..30].copy_from_slice(&[10, 10, 0, 161]);
+        b[30..34].copy_from_slice(&[10, 10, 0, 100]);
+        let sum = !b[14..34]
+            .chunks(2)
+            .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+            .fold(0u32, |a, w| {
+                let s = a + w;
+                (s & 0xffff) + (s >> 16)
+            }) as u16;
+        b[24..26].copy_from_slice(&sum.to_be_bytes());
+        b[38..40].copy_from_slice(&8u16.to_be_bytes());
+        let mut f = Frame::default();
+        f.load(&b).unwrap();
+        assert_eq!(endpoints(&f), Some((v4("10.10.0.161"), v4("10.10.0.100"))));
     }
 
     #[test]
