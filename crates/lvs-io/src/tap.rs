@@ -5,9 +5,9 @@
 //! `LOCALNODE` forwarding: a real server on the director itself) whatever
 //! the packet backend. The device is not persistent: it disappears when the
 //! [`Tap`] is dropped (the last descriptor closes), also when the process
-//! dies. Writes are non-blocking, one system call per frame; the device's
-//! own transmissions (the kernel sending out of it) are never read and are
-//! dropped by the TAP queue.
+//! dies. Reads and writes are non-blocking, one system call per frame; what
+//! the kernel sends out of the device is read with [`Tap::read`] (unread
+//! frames are dropped by the TAP queue when it is full).
 #![allow(unsafe_code)]
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -109,7 +109,8 @@ impl Tap {
         self.ifindex
     }
 
-    /// Sets the device administratively up.
+    /// Sets the device administratively up, without ARP (`IFF_NOARP`: the kernel sends
+    /// what it routes out of the device without resolving a MAC first).
     pub fn set_up(&self) -> Result<(), IoError> {
         let ctl = sys::socket(libc::AF_INET, libc::SOCK_DGRAM, 0)?;
         let mut req = IfReq::new(&self.name)?;
@@ -119,7 +120,7 @@ impl Tap {
             &mut req,
             "ioctl(SIOCGIFFLAGS)",
         )?;
-        req.set_flags(req.flags() | libc::IFF_UP as i16);
+        req.set_flags(req.flags() | libc::IFF_UP as i16 | libc::IFF_NOARP as i16);
         ioctl(
             ctl.as_raw_fd(),
             libc::SIOCSIFFLAGS as libc::c_ulong,
@@ -142,6 +143,21 @@ impl Tap {
         // sockaddr: sa_family (2 bytes), then sa_data.
         mac.copy_from_slice(&req.data[2..8]);
         Ok(mac)
+    }
+
+    /// Reads one frame the kernel sent out of the device into `buf`; `None` when there is
+    /// none. A frame longer than `buf` is truncated (its length is not reported beyond it).
+    pub fn read(&self, buf: &mut [u8]) -> Result<Option<usize>, IoError> {
+        // SAFETY: buf is a live, writable buffer of buf.len() bytes for the call.
+        let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            return match e.raw_os_error() {
+                Some(libc::EAGAIN | libc::EINTR) => Ok(None),
+                _ => Err(IoError::Sys("read(tap)", e)),
+            };
+        }
+        Ok(Some(n as usize))
     }
 
     /// Hands one Ethernet frame to the kernel; false when the device's queue refused it

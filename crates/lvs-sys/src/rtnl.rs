@@ -34,6 +34,8 @@ const RTM_GETROUTE: u16 = 26;
 const RTM_NEWNEIGH: u16 = 28;
 const RTM_DELNEIGH: u16 = 29;
 const RTM_GETNEIGH: u16 = 30;
+const RTM_NEWRULE: u16 = 32;
+const RTM_DELRULE: u16 = 33;
 
 const NLM_F_REQUEST: u16 = 0x1;
 const NLM_F_MULTI: u16 = 0x2;
@@ -161,6 +163,79 @@ impl Neighbour {
             nud::REACHABLE | nud::STALE | nud::DELAY | nud::PROBE | nud::PERMANENT | nud::NOARP;
         self.state & ok != 0 && self.lladdr.is_some()
     }
+}
+
+/// A policy-routing rule `from SRC ipproto PROTO sport PORT lookup TABLE` at a priority
+/// (`ip rule`), the subset lvsd needs to route some local output its own way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceRule {
+    /// Priority (lower first).
+    pub priority: u32,
+    /// Source address (a host: /32 or /128).
+    pub src: IpAddr,
+    /// IP protocol (`FRA_IP_PROTO`).
+    pub proto: u8,
+    /// Source port (`FRA_SPORT_RANGE` of one port); 0: any.
+    pub sport: u16,
+    /// Table looked up.
+    pub table: u32,
+}
+
+/// Appends one netlink attribute (4-byte aligned).
+fn push_attr(b: &mut Vec<u8>, ty: u16, payload: &[u8]) {
+    let len = 4 + payload.len();
+    b.extend_from_slice(&(len as u16).to_ne_bytes());
+    b.extend_from_slice(&ty.to_ne_bytes());
+    b.extend_from_slice(payload);
+    b.resize(align4(b.len()), 0);
+}
+
+fn family_of(a: &IpAddr) -> u8 {
+    match a {
+        IpAddr::V4(_) => libc::AF_INET as u8,
+        IpAddr::V6(_) => libc::AF_INET6 as u8,
+    }
+}
+
+fn octets(a: &IpAddr) -> Vec<u8> {
+    match a {
+        IpAddr::V4(v) => v.octets().to_vec(),
+        IpAddr::V6(v) => v.octets().to_vec(),
+    }
+}
+
+/// The body of an `RTM_NEWRULE` / `RTM_DELRULE` for `r` (struct fib_rule_hdr + attributes).
+fn rule_body(r: &SourceRule) -> Vec<u8> {
+    const FR_ACT_TO_TBL: u8 = 1;
+    const FRA_SRC: u16 = 2;
+    const FRA_PRIORITY: u16 = 6;
+    const FRA_TABLE: u16 = 15;
+    const FRA_IP_PROTO: u16 = 22;
+    const FRA_SPORT_RANGE: u16 = 23;
+    let src_len: u8 = if r.src.is_ipv4() { 32 } else { 128 };
+    let table_byte = u8::try_from(r.table).unwrap_or(0);
+    // family, dst_len, src_len, tos, table, res1, res2, action, flags
+    let mut b = vec![
+        family_of(&r.src),
+        0,
+        src_len,
+        0,
+        table_byte,
+        0,
+        0,
+        FR_ACT_TO_TBL,
+    ];
+    b.extend_from_slice(&0u32.to_ne_bytes());
+    push_attr(&mut b, FRA_SRC, &octets(&r.src));
+    push_attr(&mut b, FRA_PRIORITY, &r.priority.to_ne_bytes());
+    push_attr(&mut b, FRA_TABLE, &r.table.to_ne_bytes());
+    push_attr(&mut b, FRA_IP_PROTO, &[r.proto]);
+    if r.sport != 0 {
+        let mut range = r.sport.to_ne_bytes().to_vec();
+        range.extend_from_slice(&r.sport.to_ne_bytes());
+        push_attr(&mut b, FRA_SPORT_RANGE, &range);
+    }
+    b
 }
 
 /// A change reported by the monitor.
@@ -598,6 +673,80 @@ impl Rtnl {
             .iter()
             .map(|b| parse_neigh(b))
             .collect()
+    }
+
+    /// Adds a policy-routing rule (`ip rule add`); an identical existing rule is an error
+    /// (`EEXIST`, [`SysError::Netlink`] 17).
+    pub fn add_rule(&mut self, r: &SourceRule) -> Result<(), SysError> {
+        self.transact(
+            RTM_NEWRULE,
+            NLM_F_ACK | NLM_F_CREATE | 0x200, // NLM_F_EXCL
+            &rule_body(r),
+            0,
+        )?;
+        Ok(())
+    }
+
+    /// Deletes a policy-routing rule (`ip rule del`).
+    pub fn del_rule(&mut self, r: &SourceRule) -> Result<(), SysError> {
+        self.transact(RTM_DELRULE, NLM_F_ACK, &rule_body(r), 0)?;
+        Ok(())
+    }
+
+    /// Deletes every rule of `family` (`libc::AF_INET` / `AF_INET6`) at `priority`, as
+    /// repeated `ip rule del priority P` do; returns how many went.
+    pub fn del_rules_at(&mut self, family: u8, priority: u32) -> Result<usize, SysError> {
+        const FRA_PRIORITY: u16 = 6;
+        let mut body = vec![family, 0, 0, 0, 0, 0, 0, 0];
+        body.extend_from_slice(&0u32.to_ne_bytes());
+        push_attr(&mut body, FRA_PRIORITY, &priority.to_ne_bytes());
+        let mut n = 0;
+        loop {
+            match self.transact(RTM_DELRULE, NLM_F_ACK, &body, 0) {
+                Ok(_) => n += 1,
+                Err(SysError::Netlink(e)) if e == libc::ENOENT => return Ok(n),
+                Err(e) => return Err(e),
+            }
+            if n > 65_536 {
+                return Ok(n);
+            }
+        }
+    }
+
+    /// Adds or replaces the default route of `family` through interface `ifindex` in
+    /// `table` (`ip route replace default dev DEV table T`).
+    pub fn replace_default_route(
+        &mut self,
+        family: u8,
+        ifindex: u32,
+        table: u32,
+    ) -> Result<(), SysError> {
+        const RTPROT_STATIC: u8 = 4;
+        const RT_SCOPE_LINK: u8 = 253;
+        const RTN_UNICAST: u8 = 1;
+        const RTA_OIF: u16 = 4;
+        const RTA_TABLE: u16 = 15;
+        // family, dst_len, src_len, tos, table, protocol, scope, type, flags
+        let mut b = vec![
+            family,
+            0,
+            0,
+            0,
+            0,
+            RTPROT_STATIC,
+            RT_SCOPE_LINK,
+            RTN_UNICAST,
+        ];
+        b.extend_from_slice(&0u32.to_ne_bytes());
+        push_attr(&mut b, RTA_OIF, &ifindex.to_ne_bytes());
+        push_attr(&mut b, RTA_TABLE, &table.to_ne_bytes());
+        self.transact(
+            RTM_NEWROUTE,
+            NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE,
+            &b,
+            0,
+        )?;
+        Ok(())
     }
 
     /// Asks the kernel to resolve `addr` on interface `index` (ARP request / neighbour
