@@ -8,7 +8,8 @@
 //!   ([`machine_config`]), so no change can fall between the two.
 //! - [`MachineView::poll`] reads what the kernel queued, without blocking
 //!   (one `recv` when nothing changed) and applies it: a neighbour
-//!   notification updates the neighbour table in place (usable entries,
+//!   notification of a served interface updates the neighbour table in
+//!   place (only served interfaces' entries are kept; usable entries,
 //!   `NUD_REACHABLE | STALE | DELAY | PROBE | PERMANENT | NOARP` with a
 //!   MAC, are added or replaced; others and deletions are removed); a link,
 //!   address or route notification makes it dump links, addresses, routes
@@ -94,6 +95,10 @@ impl MachineView {
         }
         for ev in &self.events {
             match ev {
+                // Only the served interfaces' neighbours: the engine sends
+                // nowhere else, and the table is keyed by address (the
+                // TAP's NOARP entries for the same addresses must not win).
+                Event::Neighbour { neigh, .. } if !ifindexes.contains(&neigh.index) => {}
                 Event::Neighbour { neigh, deleted } => {
                     changed.neighbours |= apply_neighbour(&mut config.neighbours, neigh, *deleted);
                 }
@@ -196,6 +201,7 @@ pub(crate) fn machine_config(
     config.local_addrs = addrs.iter().map(|a| a.addr).collect();
     for n in rtnl.neighbours()? {
         if n.is_usable()
+            && ifindexes.contains(&n.index)
             && let Some(mac) = &n.lladdr
         {
             config.neighbours.push(Neighbour {
