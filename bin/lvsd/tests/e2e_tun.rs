@@ -8,13 +8,13 @@
 //! drivers). The director is the real `lvsd`, configured by the real
 //! `lvsadm` as `ipvsadm`.
 //!
-//! What is checked, for each tunnel type (`ipip`, `gue --tun-port 6080`,
-//! `gre`): every request is answered; rr alternates between the two real
+//! What is checked, for each tunnel type (`ipip`, `gue --tun-port 6080`
+//! without and with `--tun-csum`, `gre` without and with `--tun-csum`): every request is answered; rr alternates between the two real
 //! servers (2 and 2 of 4); the servers see the client's own address
 //! (tunnelling keeps the inner packet); the replies bypass the director
 //! (OutPkts 0 in `--stats`, the kernel's rule for DR/TUN: the director sees
-//! one direction only); the listing shows `Tunnel` and the tunnel type
-//! (`--tun-info`).
+//! one direction only); the listing shows `Tunnel` and the tunnel's type,
+//! port and checksum option (`--tun-info`).
 //!
 //! PMTU (kernel `ensure_mtu_is_adequate` in `ip_vs_tunnel_xmit`): the
 //! route to the real servers has MTU 1500 and IPIP adds 20 bytes, so a
@@ -92,13 +92,28 @@ fn tun_ipip_gue_gre_across_a_router_keep_the_client_address_and_pmtu_adapts() {
     let svc = format!("{VIP}:80");
     let rips: Vec<String> = RIPS.iter().map(|r| format!("{r}:80")).collect();
     let port = GUE_PORT.to_string();
-    let variants: [(&str, Vec<&str>); 3] = [
-        ("ipip", vec![]),
-        ("gue", vec!["--tun-type", "gue", "--tun-port", &port]),
-        ("gre", vec!["--tun-type", "gre"]),
+    // (name, options, `--tun-info` column)
+    let variants: [(&str, Vec<&str>, &str); 5] = [
+        ("ipip", vec![], "ipip"),
+        (
+            "gue",
+            vec!["--tun-type", "gue", "--tun-port", &port],
+            "gue:6080:-c",
+        ),
+        (
+            "gue-csum",
+            vec!["--tun-type", "gue", "--tun-port", &port, "--tun-csum"],
+            "gue:6080:+c",
+        ),
+        ("gre", vec!["--tun-type", "gre"], "gre:-c"),
+        (
+            "gre-csum",
+            vec!["--tun-type", "gre", "--tun-csum"],
+            "gre:+c",
+        ),
     ];
     let mut seen = 0;
-    for (name, extra) in &variants {
+    for (name, extra, info) in &variants {
         run(&scratch, &["-A", "-t", &svc, "-s", "rr"]);
         for rip in &rips {
             let mut argv = vec!["-a", "-t", &svc, "-r", rip, "-i"];
@@ -130,10 +145,8 @@ fn tun_ipip_gue_gre_across_a_router_keep_the_client_address_and_pmtu_adapts() {
         assert_eq!(rows.len(), 2, "{rows:?}");
         for rip in &rips {
             let line = text.lines().find(|l| l.contains(rip.as_str())).unwrap();
-            assert!(line.contains("Tunnel"), "{name}: {text}");
-            if *name != "ipip" {
-                assert!(line.contains(name), "{name}: {text}");
-            }
+            let f: Vec<&str> = line.split_whitespace().collect();
+            assert_eq!(f[2..4], ["Tunnel", *info], "{name}: {text}");
         }
         let st = list(&scratch, &["-ln", "--stats"]);
         let s = stats(&st, &svc);
