@@ -19,7 +19,8 @@
 //! `(laddr, lport)` peers (a collision would merge two connections), all
 //! from the pool, never the client's address, and the pool's two
 //! addresses are both used (the pool is walked round-robin). The director
-//! counts 200 connections with packets in both directions.
+//! counts 200 connections with packets in both directions. Then the same
+//! over IPv6 (40 connections, local address `fd00:10::51`).
 
 mod common;
 
@@ -30,7 +31,9 @@ use std::time::Duration;
 
 use common::lab::Lvsd;
 use common::ops::conn_entries;
-use common::tunlab::{CLIENT, EchoServer, LADDRS, RIPS, VIP, connect, tun_lab};
+use common::tunlab::{
+    CLIENT, CLIENT6, EchoServer, LADDR6, LADDRS, RIPS, RIPS6, VIP, VIP6, connect, tun_lab,
+};
 use common::{Scratch, ipvsadm, is_root};
 
 const THREADS: usize = 8;
@@ -83,11 +86,17 @@ fn fullnat_200_concurrent_connections_through_a_router_use_the_local_address_poo
     );
     let lab = tun_lab("fn", &[]);
     let scratch = Scratch::new("e2e-fullnat");
-    let pool = format!("{},{}", LADDRS[0], LADDRS[1]);
+    let pool = format!("{},{},{LADDR6}", LADDRS[0], LADDRS[1]);
     let lvsd = Lvsd::start_with(&lab.dir, &scratch, &["--fullnat-laddr", &pool]);
+    let at = |i: usize| {
+        [
+            SocketAddr::new(RIPS[i].into(), 80),
+            SocketAddr::new(RIPS6[i].into(), 80),
+        ]
+    };
     let servers = [
-        EchoServer::start(&lab.rs[0], &[SocketAddr::new(RIPS[0].into(), 80)], "RS1"),
-        EchoServer::start(&lab.rs[1], &[SocketAddr::new(RIPS[1].into(), 80)], "RS2"),
+        EchoServer::start(&lab.rs[0], &at(0), "RS1"),
+        EchoServer::start(&lab.rs[1], &at(1), "RS2"),
     ];
     let svc = format!("{VIP}:80");
     run(&scratch, &["-A", "-t", &svc, "-s", "rr"]);
@@ -169,6 +178,48 @@ fn fullnat_200_concurrent_connections_through_a_router_use_the_local_address_poo
     assert!(
         row[2] >= 2 * total as u64,
         "replies cross the director: {st}"
+    );
+
+    // IPv6: the same through the router, from the IPv6 local address.
+    let svc6 = format!("[{VIP6}]:80");
+    run(&scratch, &["-A", "-t", &svc6, "-s", "rr"]);
+    for r in RIPS6 {
+        run(
+            &scratch,
+            &["-a", "-t", &svc6, "-r", &format!("[{r}]:80"), "--fullnat"],
+        );
+    }
+    let dst6 = SocketAddr::new(VIP6.into(), 80);
+    let results6: Vec<Result<String, String>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..2)
+            .map(|_| s.spawn(|| lab.cli.run(|| burst(dst6, 20)).unwrap()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    assert!(
+        results6.iter().all(|r| r.is_ok()),
+        "{results6:?}; lvsd log:\n{}",
+        lvsd.log_text()
+    );
+    let peers6: Vec<SocketAddr> = servers
+        .iter()
+        .flat_map(|s| s.seen())
+        .filter(|p| p.is_ipv6())
+        .collect();
+    assert_eq!(peers6.len(), 40);
+    assert!(
+        peers6.iter().all(|p| p.ip() == IpAddr::V6(LADDR6)),
+        "{peers6:?}"
+    );
+    assert!(!peers6.iter().any(|p| p.ip() == IpAddr::V6(CLIENT6)));
+    let distinct6: HashSet<SocketAddr> = peers6.iter().copied().collect();
+    assert_eq!(
+        distinct6.len(),
+        40,
+        "no two connections share (laddr, lport)"
     );
     drop(servers);
     drop(lvsd);

@@ -4,7 +4,8 @@
 //!
 //! ```text
 //!  cli c0 10.10.0.2 fd00:10::2 (+ extra /32s)
-//!  dir d0 10.10.0.1 fd00:10::1, VIP 10.10.0.100 fd00:10::100, FULLNAT laddrs 10.10.0.51 .52
+//!  dir d0 10.10.0.1 fd00:10::1, VIP 10.10.0.100 fd00:10::100,
+//!         FULLNAT laddrs 10.10.0.51 10.10.0.52 fd00:10::51
 //!  router e0 10.10.0.254 fd00:10::254
 //!        └──────────── sw: br0 (10.10.0.0/24, fd00:10::/64) ───────────┘
 //!  router e1 10.30.0.254 fd00:30::254      dir d1 fd00:31::1 (IPv6 DR only)
@@ -53,6 +54,8 @@ pub const DR_RIPS6: [Ipv6Addr; 2] = [
 ];
 /// The director's FULLNAT local addresses (on `d0`, reached by the router).
 pub const LADDRS: [Ipv4Addr; 2] = [Ipv4Addr::new(10, 10, 0, 51), Ipv4Addr::new(10, 10, 0, 52)];
+/// The director's IPv6 FULLNAT local address (on `d0`).
+pub const LADDR6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0x10, 0, 0, 0, 0, 0, 0x51);
 /// The GUE port of the tunnels (director `--tun-port`, real server `--gue-port`).
 pub const GUE_PORT: u16 = 6080;
 
@@ -132,6 +135,7 @@ pub fn tun_lab(tag: &str, extra: &[Ipv4Addr]) -> TunLab {
             "10.10.0.52/24",
             "fd00:10::1/64",
             "fd00:10::100/64",
+            "fd00:10::51/64",
         ],
     );
     add(dir, "d1", &["fd00:31::1/64"]);
