@@ -237,7 +237,7 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
     tracing::info!("listening on {}", path.display());
 
     let timers = tokio::spawn(timers(shared.clone()));
-    let ha = crate::ha::start(&opts, &shared);
+    let ha = crate::ha::start(&opts, &shared, dataplane.is_some());
     let mut next_id: u64 = 0;
     loop {
         tokio::select! {

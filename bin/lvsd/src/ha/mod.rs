@@ -73,11 +73,34 @@ pub fn daemon_config(
 /// `lvs_sync_daemon` without an instance starts both sync daemons now;
 /// with one, the VRRP driver starts and stops them on that instance's
 /// transitions.
-pub fn start(opts: &crate::args::Options, shared: &std::sync::Arc<crate::server::Shared>) -> Ha {
+///
+/// Only a director that forwards (`serving`: it runs a data plane, see
+/// the `dataplane` module's rule) takes part in HA: a control-plane-only
+/// lvsd (no `--interfaces` outside a named namespace, e.g. on a host)
+/// neither runs VRRP (it would claim addresses on the host's interfaces)
+/// nor opens sync sockets; daemons started with `ipvsadm --start-daemon`
+/// are then only recorded, as before, and it says so.
+pub fn start(
+    opts: &crate::args::Options,
+    shared: &std::sync::Arc<crate::server::Shared>,
+    serving: bool,
+) -> Ha {
     let config = opts
         .config
         .as_ref()
         .and_then(|p| lvs_config::check_file(p).config);
+    if !serving {
+        if config
+            .as_ref()
+            .is_some_and(|c| !c.vrrp_instances.is_empty() || c.global.lvs_sync_daemon.is_some())
+        {
+            tracing::info!("control plane only: VRRP instances and sync daemons are not run");
+        }
+        return Ha {
+            sync: None,
+            vrrp: None,
+        };
+    }
     let mut vrrp = None;
     if let Some(cfg) = &config {
         if let Some(sd) = cfg
