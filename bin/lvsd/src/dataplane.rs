@@ -57,8 +57,11 @@
 //!   is local (loopback, or one of the director's) are routed, in the
 //!   engine's machine view, to lvsd's TAP device `lvsd-local`; the listing
 //!   keeps their configured method (the 6.1 kernel shows `Route` / `Masq`).
-//!   Recomputed under the control lock whenever the configuration or the
-//!   machine view changed, before any packet is processed against it.
+//!   Policy rules route the local servers' answers back into the TAP; the
+//!   worker reads them and hands them to the engine (counted, NAT
+//!   translated back, sent to the client), as the kernel's `LOCAL_OUT` hook
+//!   does. Recomputed under the control lock whenever the configuration or
+//!   the machine view changed, before any packet is processed against it.
 //! - **Verdicts**: `Forward` / `Reply` are transmitted on the egress
 //!   interface's socket (in place when it is the receiving one, else
 //!   copied to a per-batch buffer and sent after the batch; to the TAP for a
@@ -286,6 +289,8 @@ struct ShellCounters {
     local_not_reinjected: u64,
     /// AF_PACKET frames that are not IPVS business (the kernel's).
     not_steered: u64,
+    /// Local real servers' frames the engine did not send out.
+    local_reply_dropped: u64,
 }
 
 /// A received frame waiting for its next hop's MAC.
@@ -455,7 +460,7 @@ impl Worker {
                 &self.shared,
                 &control,
                 &mut self.marked,
-                self.local.as_ref(),
+                self.local.as_mut(),
                 &mut self.local_dests,
                 self.dp.config_mut(),
             );
@@ -542,6 +547,9 @@ impl Worker {
                 received += n;
                 missed |= m;
             }
+            let (n, m) = self.service_local_replies(&mut frame);
+            received += n;
+            missed |= m;
             if missed {
                 self.resolve_dests();
                 for i in 0..self.held.len() {
@@ -559,6 +567,11 @@ impl Worker {
             let changed = self
                 .machine
                 .poll(&mut self.rtnl, &self.ifindexes, self.dp.config_mut());
+            if changed.machine {
+                // The view was rebuilt: route the local destinations again
+                // (under the control lock, before the next batch).
+                self.marked = u64::MAX;
+            }
             let holding = self.held.iter().any(|h| h.since.is_some());
             if holding && (changed.neighbours || last_retry.elapsed() >= HOLD_RETRY) {
                 self.retry_held(&mut frame);
@@ -588,6 +601,8 @@ impl Worker {
             local_delivered = self.local.as_ref().map_or(0, |l| l.delivered),
             local_failed = self.local.as_ref().map_or(0, |l| l.failed),
             local_not_reinjected = self.counters.local_not_reinjected,
+            local_replies = self.local.as_ref().map_or(0, |l| l.replies),
+            local_reply_dropped = self.counters.local_reply_dropped,
             monitor_overruns = self.machine.overruns,
             "data plane stopped"
         );
@@ -603,7 +618,7 @@ impl Worker {
             &shared,
             &control,
             &mut self.marked,
-            self.local.as_ref(),
+            self.local.as_mut(),
             &mut self.local_dests,
             self.dp.config_mut(),
         );
@@ -645,6 +660,61 @@ impl Worker {
         std::mem::swap(&mut control.ipvs, self.dp.ipvs_mut());
     }
 
+    /// Processes what local real servers sent (read back from the TAP, see
+    /// [`local`]) as the kernel's `LOCAL_OUT` hook does: counted on their
+    /// connection, translated back for NAT, sent towards the client.
+    /// Returns how many frames were read and whether a next hop was unknown.
+    fn service_local_replies(&mut self, frame: &mut Frame) -> (usize, bool) {
+        let Some(local) = self.local.as_mut() else {
+            return (0, false);
+        };
+        if !local.read_reply(frame) {
+            return (0, false);
+        }
+        let mut missed = false;
+        let shared = self.shared.clone();
+        let mut control = shared.lock();
+        let now = shared.now();
+        std::mem::swap(&mut control.ipvs, self.dp.ipvs_mut());
+        let mut n = 0;
+        loop {
+            n += 1;
+            match self.dp.process(now, frame) {
+                Verdict::Forward { ifindex, .. } | Verdict::Reply { ifindex, .. } => send_to(
+                    &mut self.ports,
+                    &mut self.local,
+                    &mut self.counters,
+                    ifindex,
+                    frame.data(),
+                ),
+                Verdict::Drop(DropReason::NoNeighbour) => {
+                    // Held like received frames (the client's MAC is
+                    // usually just being learnt): the kernel did not send
+                    // it anywhere else.
+                    self.counters.no_neighbour += 1;
+                    missed = true;
+                    if let (Some(l), Some(h)) = (
+                        self.local.as_ref(),
+                        self.held.iter_mut().find(|h| h.since.is_none()),
+                    ) && h.frame.load(l.last_read()).is_ok()
+                    {
+                        h.since = Some(Instant::now());
+                        h.veth = false;
+                        h.reinject = false;
+                        self.counters.held += 1;
+                    }
+                }
+                // Never back into the TAP: that would loop.
+                Verdict::Local | Verdict::Drop(_) => self.counters.local_reply_dropped += 1,
+            }
+            if n >= BATCH || !self.local.as_mut().is_some_and(|l| l.read_reply(frame)) {
+                break;
+            }
+        }
+        std::mem::swap(&mut control.ipvs, self.dp.ipvs_mut());
+        (n, missed)
+    }
+
     /// Receives and processes one batch of port `i`; returns how many
     /// frames were received and whether a next hop was unknown.
     fn service_port(
@@ -672,7 +742,7 @@ impl Worker {
                 &shared,
                 &control,
                 &mut self.marked,
-                self.local.as_ref(),
+                self.local.as_mut(),
                 &mut self.local_dests,
                 self.dp.config_mut(),
             );
@@ -773,7 +843,7 @@ fn sync_local(
     shared: &Shared,
     control: &lvs_control::Control,
     marked: &mut u64,
-    local: Option<&LocalPath>,
+    local: Option<&mut LocalPath>,
     local_dests: &mut Vec<IpAddr>,
     config: &mut lvs_datapath::Config,
 ) {
@@ -789,6 +859,7 @@ fn sync_local(
         *local_dests = addrs;
     }
     local::install(config, path.ifindex(), path.mac(), local_dests);
+    path.set_rules(local::reply_rules(&control.ipvs, &config.local_addrs));
 }
 
 /// Sends a frame on the served interface `ifindex`, or to the local stack

@@ -21,7 +21,12 @@
 //! servers see the client's address; the listing counts 5 connections per
 //! destination and says `Route`. Last, the director itself fetches from the NAT real server, as
 //! a health check would: the answer comes from a steered reply source and
-//! belongs to no connection, so it must reach the local stack too.
+//! belongs to no connection, so it must reach the local stack too. Then a
+//! second service NATs to the director's own address (`-r
+//! 192.168.100.17:80 -m`), which the 6.1 lab also serves (DNAT, local
+//! delivery, replies translated back to the VIP and counted): 3 requests
+//! all answered by the director's server, which sees the client, and
+//! counted in and out.
 
 mod common;
 
@@ -63,6 +68,24 @@ fn lab(tag: &str) -> Lab {
         sh(n, &["link", "set", "lo", "up"]);
     }
     lab
+}
+
+/// One HTTP GET to `vip:port` from the calling thread's namespace.
+fn get_port(vip: Ipv4Addr, port: u16) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let addr = std::net::SocketAddr::new(vip.into(), port);
+    let mut s = std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(5))
+        .map_err(|e| format!("connect: {e}"))?;
+    s.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .unwrap();
+    s.write_all(b"GET / HTTP/1.0\r\n\r\n")
+        .map_err(|e| format!("write: {e}"))?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp).map_err(|e| format!("read: {e}"))?;
+    let text = String::from_utf8_lossy(&resp).into_owned();
+    text.split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_string())
+        .ok_or_else(|| format!("no body in {text:?}"))
 }
 
 fn local_real_server_answers(tag: &str, args: &[&str]) {
@@ -162,9 +185,12 @@ fn local_real_server_answers(tag: &str, args: &[&str]) {
         Some(5),
         "{stats}"
     );
-    // (The kernel also counts the local server's replies as OutPkts: they
-    // pass its LOCAL_OUT hook. Ours leave by the kernel without lvsd seeing
-    // them, so that column is not compared.)
+    // The local server's replies are counted too (the 6.1 lab counts 12
+    // out for 2 such connections): at least SYN-ACK, answer and FIN each.
+    assert!(
+        stats_column(&stats, "127.0.0.1:80", 2).unwrap() >= 3 * 5,
+        "{stats}"
+    );
     assert!(
         stats_column(&stats, "127.0.0.1:80", 1).unwrap() >= 4 * 5,
         "{stats}"
@@ -180,6 +206,49 @@ fn local_real_server_answers(tag: &str, args: &[&str]) {
         .unwrap();
     assert_eq!(direct.as_deref(), Ok("from RS1"), "{}", lvsd.log_text());
 
+    // NAT to the director's own address (the 6.1 lab: DNAT, local delivery,
+    // and the local server's replies translated back by the LOCAL_OUT hook
+    // and counted). Its replies leave from 192.168.100.17:80, so they are
+    // routed into lvsd's TAP and translated back to the VIP by the engine.
+    for argv in [
+        &["-A", "-t", "172.16.10.21:82", "-s", "rr"][..],
+        &[
+            "-a",
+            "-t",
+            "172.16.10.21:82",
+            "-r",
+            "192.168.100.17:80",
+            "-m",
+        ],
+    ] {
+        let out = ipvsadm(&scratch, argv);
+        assert_eq!(out.code, 0, "ipvsadm {argv:?}: {}", out.stderr);
+    }
+    let nat_local = lab
+        .cli
+        .run(|| (0..3).map(|_| get_port(VIP, 82)).collect::<Vec<_>>())
+        .unwrap();
+    assert!(
+        nat_local
+            .iter()
+            .all(|a| a.as_deref() == Ok("from the director")),
+        "{nat_local:?}; lvsd log:\n{}",
+        lvsd.log_text()
+    );
+    let peers = servers[1].peers.lock().unwrap().clone();
+    assert_eq!(peers.len(), 5 + 3, "{peers:?}");
+    assert!(peers.iter().all(|p| *p == IpAddr::V4(CLIENT)), "{peers:?}");
+    let stats = ipvsadm(&scratch, &["-ln", "--stats"]).stdout;
+    assert_eq!(
+        stats_column(&stats, "192.168.100.17:80", 0),
+        Some(3),
+        "{stats}"
+    );
+    assert!(
+        stats_column(&stats, "192.168.100.17:80", 2).unwrap() >= 3 * 3,
+        "{stats}"
+    );
+
     let status = lvsd.terminate();
     assert!(
         status.is_some_and(|s| s.success()),
@@ -189,6 +258,9 @@ fn local_real_server_answers(tag: &str, args: &[&str]) {
     // The TAP goes with lvsd.
     let links = String::from_utf8(lab.dir.ip(&["link", "show"]).unwrap().stdout).unwrap();
     assert!(!links.contains("lvsd-local"), "TAP left behind: {links}");
+    // And so do its reply rules.
+    let rules = String::from_utf8(lab.dir.ip(&["rule", "show"]).unwrap().stdout).unwrap();
+    assert!(!rules.contains("19542"), "reply rules left behind: {rules}");
     drop(servers);
 }
 

@@ -20,10 +20,23 @@
 //! the TAP, where the kernel receives them as from a wire. A NAT packet
 //! rewritten to `127.0.0.1` is then dropped by the kernel itself (a
 //! loopback destination arriving on a non-loopback interface is a martian),
-//! as IPVS drops it. Gaps: replies of a local NAT real server are the
-//! kernel's own output and are not translated back (kernel IPVS does it in
-//! `LOCAL_OUT`): NAT to the director's own non-loopback address does not
-//! work yet; DR/TUN to a local address decrement the TTL once.
+//! as IPVS drops it.
+//!
+//! Replies: the kernel's `LOCAL_OUT` hook shows IPVS the local server's
+//! answers (counted as OutPkts, the state table sees both directions, NAT
+//! answers are translated back to the VIP). lvsd gets them by policy
+//! routing: for every local destination a rule (priority and table
+//! [`RULE_PRIORITY`] / [`RULE_TABLE`], whose only route is a default route
+//! through the TAP) sends what leaves from `VIP:vport` (DR, TUN) or
+//! `RIP:rport` (NAT, FULLNAT; none for a loopback RIP) into the TAP; the
+//! worker reads it back and gives it to the engine, which counts it on its
+//! connection, translates NAT replies and sends them towards the client.
+//! The TAP is `NOARP` (no resolution before the kernel sends into it) and
+//! has no checksum offload, so those frames carry complete checksums. The
+//! rules follow the configuration; stale ones (a killed lvsd) are removed
+//! at start, ours on exit. Deviations: the engine decrements the TTL of
+//! packets it forwards to or from a local server (the kernel does not for
+//! local delivery / local output).
 //!
 //! `Verdict::Local` (packets to the director that create no connection:
 //! the kernel's stack answers them as kernel IPVS lets it, e.g. the
@@ -46,13 +59,46 @@
 
 use std::net::IpAddr;
 
-use lvs_core::Ipvs;
+use lvs_core::{FwdMethod, Ipvs, ServiceKey};
+use lvs_datapath::Frame;
 use lvs_datapath::{Config, Interface, Neighbour, Route};
 use lvs_io::{IoError, Tap};
+use lvs_sys::rtnl::{Rtnl, SourceRule};
 use lvs_wire::MacAddr;
 
 /// The TAP device's name.
 pub(crate) const TAP_NAME: &str = "lvsd-local";
+/// Priority of the reply rules (also how stale ones are found).
+pub(crate) const RULE_PRIORITY: u32 = 19542;
+/// The table they look up (a default route through the TAP).
+pub(crate) const RULE_TABLE: u32 = 19542;
+
+/// Address families as rtnetlink wants them.
+mod libc_af {
+    pub(super) const INET: u8 = 2;
+    pub(super) const INET6: u8 = 10;
+}
+
+/// Why local delivery could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LocalError {
+    /// The TAP device.
+    #[error("{0}")]
+    Io(#[from] IoError),
+    /// rtnetlink (rules, routes).
+    #[error("rtnetlink: {0}")]
+    Rtnl(#[from] lvs_sys::SysError),
+}
+
+impl Drop for LocalPath {
+    fn drop(&mut self) {
+        for family in [libc_af::INET, libc_af::INET6] {
+            if let Err(e) = self.rtnl.del_rules_at(family, RULE_PRIORITY) {
+                tracing::warn!("removing reply rules: {e}");
+            }
+        }
+    }
+}
 
 /// Ethernet header length.
 const ETH_HLEN: usize = 14;
@@ -65,6 +111,16 @@ pub(crate) struct LocalPath {
     tap: Tap,
     mac: [u8; 6],
     buf: Vec<u8>,
+    /// Receive buffer for what the kernel sends out of the TAP.
+    rbuf: Vec<u8>,
+    /// Installs the reply rules.
+    rtnl: Rtnl,
+    /// The reply rules in place.
+    rules: Vec<SourceRule>,
+    /// Length of the last frame read into `rbuf`.
+    rlen: usize,
+    /// Frames of local real servers read back from the TAP.
+    pub(crate) replies: u64,
     /// Frames handed to the kernel.
     pub(crate) delivered: u64,
     /// Frames the TAP refused or that could not be rebuilt.
@@ -79,7 +135,12 @@ fn sysctl(key: &str, value: &str) {
 
 impl LocalPath {
     /// Creates and configures the TAP device (see the module docs).
-    pub(crate) fn open() -> Result<Self, IoError> {
+    pub(crate) fn open() -> Result<Self, LocalError> {
+        let mut rtnl = Rtnl::open()?;
+        // Rules of a previous lvsd that did not exit cleanly.
+        for family in [libc_af::INET, libc_af::INET6] {
+            rtnl.del_rules_at(family, RULE_PRIORITY)?;
+        }
         let tap = Tap::create(TAP_NAME)?;
         let all = lvs_sys::sysctl::read("net.ipv4.conf.all.rp_filter").unwrap_or_default();
         let rp = if all == "0" { "0" } else { "2" };
@@ -88,14 +149,65 @@ impl LocalPath {
         sysctl(&format!("net.ipv6.conf.{TAP_NAME}.accept_ra"), "0");
         tap.set_up()?;
         let mac = tap.mac()?;
+        for family in [libc_af::INET, libc_af::INET6] {
+            if let Err(e) = rtnl.replace_default_route(family, tap.ifindex(), RULE_TABLE) {
+                tracing::warn!(family, "route to {TAP_NAME} in table {RULE_TABLE}: {e}");
+            }
+        }
         tracing::debug!(ifindex = tap.ifindex(), "local delivery through {TAP_NAME}");
         Ok(Self {
             tap,
             mac,
             buf: vec![0; lvs_io::afpacket::MAX_FRAME + 64],
+            rbuf: vec![0; lvs_io::afpacket::MAX_FRAME + 64],
+            rtnl,
+            rules: Vec::new(),
+            rlen: 0,
+            replies: 0,
             delivered: 0,
             failed: 0,
         })
+    }
+
+    /// Makes the installed reply rules `want` (sorted).
+    pub(crate) fn set_rules(&mut self, want: Vec<SourceRule>) {
+        if want == self.rules {
+            return;
+        }
+        for r in self.rules.iter().filter(|r| !want.contains(r)) {
+            if let Err(e) = self.rtnl.del_rule(r) {
+                tracing::warn!("removing reply rule {r:?}: {e}");
+            }
+        }
+        for r in want.iter().filter(|r| !self.rules.contains(r)) {
+            match self.rtnl.add_rule(r) {
+                Ok(()) | Err(lvs_sys::SysError::Netlink(17)) => {}
+                Err(e) => tracing::warn!("adding reply rule {r:?}: {e}"),
+            }
+        }
+        tracing::debug!(rules = want.len(), "local real servers' reply rules");
+        self.rules = want;
+    }
+
+    /// Reads one frame a local real server sent (routed into the TAP by
+    /// the reply rules) into `frame`; false when there is none.
+    pub(crate) fn read_reply(&mut self, frame: &mut Frame) -> bool {
+        loop {
+            match self.tap.read(&mut self.rbuf) {
+                Ok(Some(n)) => {
+                    if n <= self.rbuf.len() && frame.load(&self.rbuf[..n]).is_ok() {
+                        self.rlen = n;
+                        self.replies += 1;
+                        return true;
+                    }
+                }
+                Ok(None) => return false,
+                Err(e) => {
+                    tracing::debug!("reading {TAP_NAME}: {e}");
+                    return false;
+                }
+            }
+        }
     }
 
     /// The TAP's interface index.
@@ -106,6 +218,11 @@ impl LocalPath {
     /// The TAP's MAC address.
     pub(crate) fn mac(&self) -> MacAddr {
         MacAddr(self.mac)
+    }
+
+    /// The last frame [`LocalPath::read_reply`] returned, as read.
+    pub(crate) fn last_read(&self) -> &[u8] {
+        &self.rbuf[..self.rlen.min(self.rbuf.len())]
     }
 
     /// Hands a frame the engine addressed to the TAP to the kernel as is.
@@ -170,6 +287,40 @@ pub(crate) fn local_dests(ipvs: &Ipvs, local_addrs: &[IpAddr]) -> Vec<IpAddr> {
         .map(|d| d.config.addr)
         .filter(|a| is_local_addr(a, local_addrs))
         .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The rules routing local real servers' output into the TAP: their
+/// packets leave from the virtual address and port for DR / TUN (the
+/// packet reached them unchanged), from the real server's address and port
+/// for NAT / FULLNAT (a loopback RIP gets none: the kernel never lets a
+/// remote client's packet be rewritten to it).
+pub(crate) fn reply_rules(ipvs: &Ipvs, local_addrs: &[IpAddr]) -> Vec<SourceRule> {
+    let mut out = Vec::new();
+    for s in ipvs.services() {
+        let ServiceKey::Addr { proto, addr, port } = s.config.key else {
+            continue;
+        };
+        for d in s.dests.iter().filter_map(|id| ipvs.dest(*id)) {
+            if !is_local_addr(&d.config.addr, local_addrs) {
+                continue;
+            }
+            let (src, sport) = match d.config.fwd {
+                FwdMethod::Masq | FwdMethod::FullNat if d.config.addr.is_loopback() => continue,
+                FwdMethod::Masq | FwdMethod::FullNat => (d.config.addr, d.config.port),
+                FwdMethod::Route | FwdMethod::Tunnel(_) | FwdMethod::Local => (addr, port),
+            };
+            out.push(SourceRule {
+                priority: RULE_PRIORITY,
+                src,
+                proto: proto.number(),
+                sport,
+                table: RULE_TABLE,
+            });
+        }
+    }
     out.sort_unstable();
     out.dedup();
     out
