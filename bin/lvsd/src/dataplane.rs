@@ -68,10 +68,11 @@
 //!   local real server, where the kernel receives it as from a wire). `Local`: an
 //!   unfragmented IP packet the kernel did not get is written, with its MAC
 //!   header readdressed, to lvsd's TAP device `lvsd-local`, where the
-//!   kernel receives it as from a wire (local real servers, packets to the
-//!   VIP that create no connection: the kernel's stack answers them as
-//!   kernel IPVS lets it); fragments are dropped (no reassembly yet).
-//!   `Drop` is dropped.
+//!   kernel receives it as from a wire (packets to the director that
+//!   create no connection, e.g. answers to the director's own connections
+//!   from a steered NAT reply source, or a stray segment to the VIP: the
+//!   kernel's stack handles them, as kernel IPVS lets it); fragments are
+//!   dropped (no reassembly yet). `Drop` is dropped.
 //! - **Checksums on veth** (`dataplane/checksum.rs`): a veth sender leaves
 //!   TCP/UDP checksums partial (`CHECKSUM_PARTIAL`), and AF_XDP / AF_PACKET
 //!   see the bytes as they are. Frames received on a veth interface get
@@ -79,11 +80,20 @@
 //!   unfragmented; IPv4 UDP with a zero checksum left alone): one pass over
 //!   the segment. Other interfaces are left alone.
 //! - **Shutdown**: [`Dataplane::stop`] stops the worker, which drops its
-//!   sockets and steering programs: the XDP programs are detached.
+//!   sockets and steering programs: the XDP programs are detached, the
+//!   nftables table deleted, the TAP closed (it disappears) and its policy
+//!   rules deleted. A killed lvsd leaves the table and the rules: the next
+//!   start replaces / deletes them.
+//! - **Not done**: several workers (one per RX queue): with one `Ipvs`
+//!   shared behind the control lock they would only take turns; the
+//!   per-worker `Ipvs` design is in docs/design.md.
 //!
 //! Cost per packet (beyond `process`): one copy in (frame into the
 //! engine's buffer with headroom) and one copy out, plus the checksum pass
-//! on veth; no allocation or formatting on the packet path. The worker
+//! on veth (and, with AF_PACKET, the steering rule: one header walk and at
+//! most five set lookups per frame); no allocation or formatting on the
+//! packet path; one non-blocking read of the TAP and of the rtnetlink
+//! monitor per loop turn. The worker
 //! polls its sockets in turn with a 1 ms timeout when idle (one worker, no
 //! `epoll` yet), so an idle director adds up to 1 ms of latency.
 
