@@ -5,11 +5,13 @@
 //! * [`rtnl`]: rtnetlink dumps of links, addresses, routes and neighbours of the calling
 //!   thread's namespace, a neighbour-resolution trigger, and a monitor of their changes
 //!   (blocking or non-blocking reads, overruns reported).
+//! * [`addr`]: adding and removing interface addresses (rtnetlink), for VRRP's virtual IPs.
 //! * [`rx6`]: receiving IPv6 datagrams with their destination and hop limit (VRRP over IPv6).
 //! * [`sysctl`]: reading and writing `/proc/sys` keys.
 //!
 //! The kernel keeps owning addresses, ARP/ND and routing; the data plane reads them from here.
 
+pub mod addr;
 pub mod netns;
 pub mod rtnl;
 pub mod rx6;

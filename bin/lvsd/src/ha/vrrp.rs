@@ -33,8 +33,9 @@
 //!   until the engine's `next_deadline`, at most 5 ms at a time, then runs
 //!   `handle_timeout`; time is a monotonic clock since the driver started.
 //! - **Actions**: adverts are built by the engine and sent to the group or
-//!   to each `unicast_peer`; VIPs are added / removed with the `ip` command
-//!   (`ip addr add VIP/PREFIX dev IF [label L]`, IPv6 with `nodad`);
+//!   to each `unicast_peer`; VIPs are added / removed with rtnetlink
+//!   (`lvs_sys::addr`: `VIP/PREFIX` on the VIP's `dev`, `label`, IPv6
+//!   without duplicate address detection, as keepalived);
 //!   gratuitous ARPs (ARP requests sender = target = VIP, broadcast) and
 //!   unsolicited neighbour advertisements leave on an AF_PACKET socket of
 //!   the VIP's interface; `notify_master|backup|fault` and
@@ -651,34 +652,24 @@ fn state_name(s: State) -> &'static str {
     }
 }
 
-fn ip(args: &[&str]) -> bool {
-    match Command::new("ip")
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-    {
-        Ok(s) => s.success(),
-        Err(e) => {
-            tracing::warn!("vrrp: cannot run ip: {e}");
-            false
-        }
-    }
-}
-
-fn vip_args<'a>(op: &'a str, v: &'a Vip, cidr: &'a str) -> Vec<&'a str> {
-    let mut a = vec!["addr", op, cidr, "dev", v.dev.as_str()];
-    if op == "add"
-        && let Some(l) = &v.label
-    {
-        a.extend(["label", l.as_str()]);
-    }
-    if op == "add" && v.addr.is_ipv6() {
+/// Adds (`add`) or removes a VIP with rtnetlink; `Err` carries the
+/// kernel's answer (EEXIST / EADDRNOTAVAIL included).
+fn vip_op(v: &Vip, add: bool) -> Result<(), lvs_sys::SysError> {
+    let (index, _) =
+        super::interface_v4(&v.dev).ok_or_else(|| lvs_sys::SysError::InvalidName(v.dev.clone()))?;
+    let spec = lvs_sys::addr::AddrSpec {
+        index,
+        addr: v.addr,
+        prefix_len: v.prefix,
+        label: v.label.as_deref(),
         // As keepalived: a VIP is usable at once, no duplicate detection.
-        a.push("nodad");
+        nodad: true,
+    };
+    if add {
+        lvs_sys::addr::add(&spec)
+    } else {
+        lvs_sys::addr::del(&spec)
     }
-    a
 }
 
 /// A gratuitous ARP request for `ip` from `mac`.
@@ -741,9 +732,13 @@ impl Driver {
         // A killed predecessor may have left our VIPs behind.
         for inst in &self.insts {
             for v in &inst.vips {
-                let cidr = format!("{}/{}", v.addr, v.prefix);
-                if ip(&vip_args("del", v, &cidr)) {
-                    tracing::info!("vrrp: {}: removed stale VIP {cidr}", inst.name);
+                if vip_op(v, false).is_ok() {
+                    tracing::info!(
+                        "vrrp: {}: removed stale VIP {}/{}",
+                        inst.name,
+                        v.addr,
+                        v.prefix
+                    );
                 }
             }
         }
@@ -995,13 +990,18 @@ impl Driver {
             return;
         };
         for v in &inst.vips {
-            let cidr = format!("{}/{}", v.addr, v.prefix);
-            if !ip(&vip_args(op, v, &cidr)) && op == "add" {
-                tracing::warn!(
-                    "vrrp: {}: ip addr add {cidr} dev {} failed",
-                    inst.name,
-                    v.dev
-                );
+            if let Err(e) = vip_op(v, op == "add") {
+                // Adding one that is there (EEXIST), or removing one that
+                // is not (EADDRNOTAVAIL), is no failure.
+                if !matches!(e, lvs_sys::SysError::Netlink(-17 | -99)) {
+                    tracing::warn!(
+                        "vrrp: {}: {op} {}/{} dev {}: {e}",
+                        inst.name,
+                        v.addr,
+                        v.prefix,
+                        v.dev
+                    );
+                }
             }
         }
         tracing::info!(
