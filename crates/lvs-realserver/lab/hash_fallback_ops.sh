@@ -75,3 +75,6 @@ ip netns exec c python3 /tmp/cli.py
 section "listings after"
 S -ln --stats
 S -lnc | grep -c ":53 " ; S -lnc | head -5
+section "listing 3 s later (the 6.1 estimator copies the per-CPU counters every 2 s)"
+sleep 3
+S -ln --stats | head -6
