@@ -408,7 +408,7 @@ impl Worker {
             IoKind::AfPacket => {
                 let ifs: Vec<(String, u32)> =
                     ports.iter().map(|p| (p.name.clone(), p.ifindex)).collect();
-                Some(KernelFilter::install(&ifs)?)
+                Some(KernelFilter::install(&ifs, shared.clone())?)
             }
             IoKind::Xdp => None,
         };
@@ -476,10 +476,14 @@ impl Worker {
             );
             steering_keys(&control.ipvs)
         };
+        // With the kernel filter, the change is in place once `nft` applied
+        // it: its thread acknowledges the generation then.
+        let mut acked_later = false;
         if let Some(f) = self.kfilter.as_mut()
             && want != self.steered
         {
-            f.sync(&want);
+            f.sync(&want, generation);
+            acked_later = true;
         }
         // Nothing steers without a map (AF_PACKET sees every frame).
         let mut resolve: Vec<IpAddr> = Vec::new();
@@ -507,7 +511,9 @@ impl Worker {
             }
         }
         self.steered = want;
-        self.shared.mark_applied(generation);
+        if !acked_later {
+            self.shared.mark_applied(generation);
+        }
         resolve.sort_unstable();
         resolve.dedup();
         self.dest_addrs = resolve;

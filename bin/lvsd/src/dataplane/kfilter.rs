@@ -37,9 +37,10 @@
 //! transaction; [`KernelFilter::sync`] hands the new set to a helper thread
 //! (`lvsd-nft`) that replaces the sets' contents, so that the packet worker
 //! never waits for `nft` (a few tens of milliseconds); sets sent while one
-//! is being applied are coalesced to the latest. Until it is applied the
-//! kernel still sees a new service's first packets, and a removed
-//! service's packets are dropped by both. Dropping the filter stops the
+//! is being applied are coalesced to the latest. The thread acknowledges
+//! the configuration generation once `nft` returned, so a control reply
+//! (which waits, bounded, for that acknowledgement) means the kernel is
+//! off the new service's packets. Dropping the filter stops the
 //! thread and deletes the table.
 
 use std::collections::HashSet;
@@ -47,10 +48,12 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::net::IpAddr;
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use lvs_io::{SteerKey, SteerKind};
+
+use crate::server::Shared;
 
 /// The table's name (family `netdev`).
 pub(crate) const TABLE: &str = "lvsd";
@@ -69,7 +72,7 @@ pub enum FilterError {
 /// The installed table; deleted on drop.
 #[derive(Debug)]
 pub(crate) struct KernelFilter {
-    tx: Option<mpsc::Sender<HashSet<SteerKey>>>,
+    tx: Option<mpsc::Sender<(HashSet<SteerKey>, u64)>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -193,20 +196,26 @@ pub(crate) fn sync_script(keys: &HashSet<SteerKey>) -> String {
 impl KernelFilter {
     /// Creates the table and its chains on `interfaces` (name, index),
     /// replacing a stale one; the sets start empty.
-    pub(crate) fn install(interfaces: &[(String, u32)]) -> Result<Self, FilterError> {
+    pub(crate) fn install(
+        interfaces: &[(String, u32)],
+        shared: Arc<Shared>,
+    ) -> Result<Self, FilterError> {
         nft(&table_script(interfaces))?;
-        let (tx, rx) = mpsc::channel::<HashSet<SteerKey>>();
+        let (tx, rx) = mpsc::channel::<(HashSet<SteerKey>, u64)>();
         let thread = std::thread::Builder::new()
             .name("lvsd-nft".into())
             .spawn(move || {
-                while let Ok(mut keys) = rx.recv() {
+                while let Ok(mut latest) = rx.recv() {
                     while let Ok(newer) = rx.try_recv() {
-                        keys = newer;
+                        latest = newer;
                     }
+                    let (keys, generation) = latest;
                     match nft(&sync_script(&keys)) {
                         Ok(()) => tracing::debug!(keys = keys.len(), "kernel filter updated"),
                         Err(e) => tracing::error!("kernel filter update: {e}"),
                     }
+                    // In place (or failed: replies must not wait for it).
+                    shared.mark_applied(generation);
                 }
             });
         let thread = match thread {
@@ -223,10 +232,11 @@ impl KernelFilter {
     }
 
     /// Has the dropped set replaced by `keys` (one transaction, applied by
-    /// the helper thread).
-    pub(crate) fn sync(&mut self, keys: &HashSet<SteerKey>) {
+    /// the helper thread, which then acknowledges `generation` to the
+    /// control plane: a control reply waits for it).
+    pub(crate) fn sync(&mut self, keys: &HashSet<SteerKey>, generation: u64) {
         if let Some(tx) = &self.tx
-            && tx.send(keys.clone()).is_err()
+            && tx.send((keys.clone(), generation)).is_err()
         {
             tracing::error!("kernel filter thread gone");
         }
