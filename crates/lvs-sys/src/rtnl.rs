@@ -776,7 +776,8 @@ impl Rtnl {
     }
 
     /// Blocks for the next batch of notifications (socket from [`Rtnl::monitor`]) and appends
-    /// the recognised ones to `out`. [`SysError::Overrun`]: some were lost.
+    /// the recognised ones to `out` (nothing when a receive timeout set with
+    /// [`Rtnl::set_timeout`] passed). [`SysError::Overrun`]: some were lost.
     pub fn next_events(&mut self, out: &mut Vec<Event>) -> Result<(), SysError> {
         let n = self.recv()?;
         self.parse_events(n, out)
