@@ -547,6 +547,18 @@ fn reload_adds_and_removes_servers_while_a_download_runs_and_a_broken_one_change
                 Some(1),
                 "{addr}: before\n{before}\nafter\n{after}"
             );
+            // Packet and byte counters kept counting from where they were
+            // (columns InPkts, OutPkts, InBytes, OutBytes).
+            for col in 1..=4 {
+                let (b, a) = (
+                    stats_column(&before, addr, col),
+                    stats_column(&after, addr, col),
+                );
+                assert!(
+                    b.is_some() && a >= b,
+                    "{addr} column {col}: before\n{before}\nafter\n{after}"
+                );
+            }
         }
         assert!(!dl.is_finished(), "the download ended before the reload");
 
