@@ -7,7 +7,7 @@
 //! director is the real `lvsd` configured by the real `lvsadm` as
 //! `ipvsadm`.
 //!
-//! - TUN 6in6 (`ipip`, then `gue --tun-port 6080`) to real servers behind
+//! - TUN 6in6 (`ipip`, `gue --tun-port 6080`, `gre --tun-csum`) to real servers behind
 //!   the router (`fd00:30::/64`): every request answered, rr 2 and 2 of 4,
 //!   the client's address seen by the servers, replies bypass the director
 //!   (OutPkts 0). PMTU: the tunnel over a 1500-byte route leaves 1460 for
@@ -102,7 +102,7 @@ fn four(lab: &TunLab, lvsd: &Lvsd, servers: &[EchoServer; 2], seen: usize, what:
 }
 
 #[test]
-fn tun_over_ipv6_ipip_and_gue_across_a_router_and_packet_too_big() {
+fn tun_over_ipv6_ipip_gue_gre_across_a_router_and_packet_too_big() {
     assert!(
         is_root(),
         "this privileged test needs root (network namespaces, XDP, tc): run the suite as root"
@@ -117,9 +117,10 @@ fn tun_over_ipv6_ipip_and_gue_across_a_router_and_packet_too_big() {
     let svc = format!("[{VIP6}]:80");
     let rips: Vec<String> = RIPS6.iter().map(|r| format!("[{r}]:80")).collect();
     let port = GUE_PORT.to_string();
-    let variants: [(&str, Vec<&str>); 2] = [
+    let variants: [(&str, Vec<&str>); 3] = [
         ("ipip", vec![]),
         ("gue", vec!["--tun-type", "gue", "--tun-port", &port]),
+        ("gre", vec!["--tun-type", "gre", "--tun-csum"]),
     ];
     let mut seen = 0;
     for (name, extra) in &variants {
