@@ -13,6 +13,11 @@
 //! its Conns count is 6. Without `-o` the same six go to one server, one
 //! entry per client port.
 //!
+//! With NAT (`one_packet_scheduling_with_nat_replies_are_not_translated`)
+//! the kernel has no entry to translate the answers back: they reach the
+//! client from the real servers' addresses, and OutPkts stays 0 (checked
+//! in the lab, `crates/lvs-realserver/lab/hash_fallback_ops.out`).
+//!
 //! **Hashing with a failed server** (`ip_vs_sh.c`, `ip_vs_mh.c`): 16 client
 //! addresses ask services `sh -b sh-fallback`, `sh`, `mh -b mh-fallback`
 //! and `mh` twice each (a new source port each time: the same server,
@@ -295,5 +300,92 @@ fn sh_and_mh_fallback_move_only_the_failed_servers_clients_and_port_flags_spread
         );
         assert_eq!(rows[&rs1][0], 0, "{port}: weight 0: {rows:?}");
     }
+    drop(lvsd);
+}
+
+#[test]
+fn one_packet_scheduling_with_nat_replies_are_not_translated() {
+    assert!(
+        is_root(),
+        "this privileged test needs root (network namespaces, XDP): run the suite as root"
+    );
+    let lab = tun_lab("opsnat", &[]);
+    let scratch = Scratch::new("e2e-hash-opsnat");
+    // NAT: the real servers' gateway becomes the director (on br1).
+    common::lab::sh(&lab.dir, &["route", "del", "10.30.0.0/24"]);
+    common::lab::sh(&lab.dir, &["addr", "add", "10.30.0.1/24", "dev", "d1"]);
+    for r in &lab.rs {
+        common::lab::sh(r, &["route", "replace", "default", "via", "10.30.0.1"]);
+    }
+    let lvsd = Lvsd::start(&lab.dir, &scratch);
+    let _servers = [
+        Server::udp(&lab.rs[0], RIPS[0], 53, "RS1"),
+        Server::udp(&lab.rs[1], RIPS[1], 53, "RS2"),
+        Server::udp(&lab.rs[0], RIPS[0], 54, "RS1"),
+        Server::udp(&lab.rs[1], RIPS[1], 54, "RS2"),
+    ];
+    for (port, args) in [(53u16, &["-s", "rr", "-o"][..]), (54, &["-s", "rr"][..])] {
+        let svc = format!("{VIP}:{port}");
+        let mut argv = vec!["-A", "-u", &svc];
+        argv.extend_from_slice(args);
+        run(&scratch, &argv);
+        for r in RIPS {
+            run(
+                &scratch,
+                &["-a", "-u", &svc, "-r", &format!("{r}:{port}"), "-m"],
+            );
+        }
+    }
+    let got = |port: u16| -> Vec<String> {
+        lab.cli
+            .run(move || {
+                let s = std::net::UdpSocket::bind((CLIENT, 0)).unwrap();
+                s.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+                    .unwrap();
+                let mut buf = [0u8; 64];
+                (0..4)
+                    .map(|_| {
+                        s.send_to(b"who", (VIP, port)).unwrap();
+                        match s.recv_from(&mut buf) {
+                            Ok((n, peer)) => {
+                                format!("{} from {}", String::from_utf8_lossy(&buf[..n]), peer.ip())
+                            }
+                            Err(e) => format!("{e}"),
+                        }
+                    })
+                    .collect()
+            })
+            .unwrap()
+    };
+    // As the 6.1 kernel in the lab (`hash_fallback_ops.out`, "ops:"): each
+    // datagram scheduled, the answers un-translated, from the real servers.
+    assert_eq!(
+        got(53),
+        [
+            "RS2 from 10.30.0.12",
+            "RS1 from 10.30.0.11",
+            "RS2 from 10.30.0.12",
+            "RS1 from 10.30.0.11"
+        ]
+    );
+    // Without -o: one entry, one server, answers from the VIP.
+    let plain = got(54);
+    assert!(
+        plain == vec!["RS2 from 10.10.0.100"; 4] || plain == vec!["RS1 from 10.10.0.100"; 4],
+        "{plain:?}"
+    );
+    // Conns, InPkts, OutPkts: the kernel's 3-s-later listing shape (n n 0).
+    let st = list(&scratch, &["-ln", "--stats"]);
+    let row = |svc: &str| -> Vec<u64> {
+        st.lines()
+            .find(|l| l.contains(svc))
+            .unwrap()
+            .split_whitespace()
+            .filter_map(|w| w.parse().ok())
+            .take(3)
+            .collect()
+    };
+    assert_eq!(row(&format!("{VIP}:53")), [4, 4, 0], "{st}");
+    assert_eq!(row(&format!("{VIP}:54")), [1, 4, 4], "{st}");
     drop(lvsd);
 }
