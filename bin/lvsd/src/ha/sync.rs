@@ -444,9 +444,14 @@ fn run(shared: &Shared, stop: &AtomicBool, first_packet: bool) {
             let want_backup = want.iter().find(|d| d.state == DaemonState::Backup);
             if master.as_ref().map(|m| &m.cfg) != want_master {
                 if let Some(m) = master.take() {
-                    shared.lock().ipvs.set_sync_out(None, 0);
+                    let lost = {
+                        let mut control = shared.lock();
+                        let lost = control.ipvs.sync_out().lost();
+                        control.ipvs.set_sync_out(None, 0);
+                        lost
+                    };
                     tracing::info!(
-                        "sync master on {} stopped ({:?})",
+                        "sync master on {} stopped ({:?}, {lost} ring overflows)",
                         m.cfg.mcast_ifn,
                         m.core.master.stats()
                     );
