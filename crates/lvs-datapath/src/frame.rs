@@ -22,6 +22,8 @@ pub struct Frame {
     buf: Box<[u8]>,
     start: usize,
     len: usize,
+    /// Firewall mark given by the shell (0: none; see [`Frame::set_mark`]).
+    mark: u32,
 }
 
 /// The frame does not fit the buffer.
@@ -50,6 +52,7 @@ impl Frame {
             buf: vec![0; HEADROOM + capacity].into_boxed_slice(),
             start: HEADROOM,
             len: 0,
+            mark: 0,
         }
     }
 
@@ -77,7 +80,21 @@ impl Frame {
         self.buf[HEADROOM..HEADROOM + bytes.len()].copy_from_slice(bytes);
         self.start = HEADROOM;
         self.len = bytes.len();
+        self.mark = 0;
         Ok(())
+    }
+
+    /// Sets the packet's netfilter mark (`skb->mark`, e.g. read from an
+    /// NFQUEUE message), until the next [`Frame::load`]. A non-zero mark is
+    /// the packet's fwmark for the service lookup, before the
+    /// configuration's `fwmark_rules`.
+    pub fn set_mark(&mut self, mark: u32) {
+        self.mark = mark;
+    }
+
+    /// The netfilter mark given by [`Frame::set_mark`] (0: none).
+    pub fn mark(&self) -> u32 {
+        self.mark
     }
 
     /// The frame's bytes.

@@ -335,7 +335,7 @@ impl<R: RandomSource> Datapath<R> {
 
     // ------------------------------------------------------------ flows
 
-    fn meta(&self, ip: &IpSummary) -> Option<PacketMeta> {
+    fn meta(&self, ip: &IpSummary, mark: u32) -> Option<PacketMeta> {
         let (proto, sport, dport, tcp_flags, chunk) = match ip.transport {
             Transport::Tcp {
                 src_port,
@@ -362,7 +362,11 @@ impl<R: RandomSource> Datapath<R> {
             sport,
             daddr: ip.dst,
             dport,
-            fwmark: self.config.fwmark(proto, &ip.dst, dport),
+            fwmark: if mark != 0 {
+                Some(mark)
+            } else {
+                self.config.fwmark(proto, &ip.dst, dport)
+            },
             tcp_flags,
             sctp_chunk: chunk,
             len: u32::try_from(ip.len).unwrap_or(u32::MAX),
@@ -370,7 +374,7 @@ impl<R: RandomSource> Datapath<R> {
     }
 
     fn flow(&mut self, now: Time, frame: &mut Frame, l3: usize, ip: &IpSummary) -> Verdict {
-        let Some(meta) = self.meta(ip) else {
+        let Some(meta) = self.meta(ip, frame.mark()) else {
             return Verdict::Drop(DropReason::Malformed);
         };
         let reply = self.ipvs.conn_lookup_out(&meta).is_some();
