@@ -36,6 +36,11 @@
 //! so are the moves and refusals after the weight change. With `-b sh-port` / `-b mh-port`
 //! the source port joins the key: 20 sockets of one client address reach
 //! both servers, while without it they all reach one.
+//!
+//! With three real servers the fallback has a choice: every client's
+//! server before and after RS1's weight change (moved, refused or kept) is
+//! compared with the real kernel's answer for the same addresses, ports and
+//! list order ([`KERNEL3`]).
 
 mod common;
 
@@ -56,7 +61,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 
 use common::lab::Lvsd;
 use common::ops::{Server, conn_entries, dest_rows, udp_ask};
-use common::tunlab::{CLIENT, RIPS, TunLab, VIP, realserver_setup, tun_lab};
+use common::tunlab::{CLIENT, RIPS, TunLab, VIP, extra_rs, realserver_setup, tun_lab};
 use common::{Scratch, ipvsadm, is_root};
 
 fn run(scratch: &Scratch, argv: &[&str]) {
@@ -387,5 +392,116 @@ fn one_packet_scheduling_with_nat_replies_are_not_translated() {
     };
     assert_eq!(row(&format!("{VIP}:53")), [4, 4, 0], "{st}");
     assert_eq!(row(&format!("{VIP}:54")), [1, 4, 4], "{st}");
+    drop(lvsd);
+}
+
+/// Three real servers (RS3 `10.30.0.13`): each client address `NN` of
+/// `10.10.0.160..=175` as `NN=SERVER`, before and after RS1 is edited to
+/// weight 0, from the real kernel with the same addresses, ports and list
+/// order (`crates/lvs-realserver/lab/hash_fallback3.sh`, output in
+/// `hash_fallback3.out`).
+const KERNEL3: [(u16, &str, &str); 4] = [
+    (
+        70,
+        "160=RS2 161=RS1 162=RS2 163=RS1 164=RS2 165=RS1 166=RS3 167=RS1 168=RS3 169=RS1 170=RS3 171=RS2 172=RS3 173=RS2 174=RS3 175=RS2",
+        "160=RS2 161=RS3 162=RS2 163=RS2 164=RS2 165=RS2 166=RS3 167=RS3 168=RS3 169=RS3 170=RS3 171=RS2 172=RS3 173=RS2 174=RS3 175=RS2",
+    ),
+    (
+        71,
+        "160=RS2 161=RS1 162=RS2 163=RS1 164=RS2 165=RS1 166=RS3 167=RS1 168=RS3 169=RS1 170=RS3 171=RS2 172=RS3 173=RS2 174=RS3 175=RS2",
+        "160=RS2 161=REFUSED 162=RS2 163=REFUSED 164=RS2 165=REFUSED 166=RS3 167=REFUSED 168=RS3 169=REFUSED 170=RS3 171=RS2 172=RS3 173=RS2 174=RS3 175=RS2",
+    ),
+    (
+        73,
+        "160=RS2 161=RS1 162=RS3 163=RS3 164=RS1 165=RS1 166=RS1 167=RS3 168=RS3 169=RS2 170=RS3 171=RS1 172=RS1 173=RS1 174=RS3 175=RS2",
+        "160=RS2 161=RS2 162=RS3 163=RS3 164=RS2 165=RS3 166=RS3 167=RS3 168=RS3 169=RS2 170=RS3 171=RS3 172=RS2 173=RS2 174=RS3 175=RS2",
+    ),
+    (
+        74,
+        "160=RS1 161=RS1 162=RS2 163=RS2 164=RS2 165=RS3 166=RS1 167=RS2 168=RS2 169=RS3 170=RS3 171=RS3 172=RS2 173=RS3 174=RS2 175=RS1",
+        "160=REFUSED 161=REFUSED 162=RS2 163=RS2 164=RS2 165=RS3 166=REFUSED 167=RS2 168=RS2 169=RS3 170=RS3 171=RS3 172=RS2 173=RS3 174=RS2 175=REFUSED",
+    ),
+];
+
+#[test]
+fn sh_and_mh_fallback_with_three_servers_pick_as_the_kernel() {
+    assert!(
+        is_root(),
+        "this privileged test needs root (network namespaces, XDP, tc): run the suite as root"
+    );
+    let clients: Vec<Ipv4Addr> = (160..176).map(|i| Ipv4Addr::new(10, 10, 0, i)).collect();
+    let (lab, scratch) = setup("sh3", &clients);
+    let rs3_ip = Ipv4Addr::new(10, 30, 0, 13);
+    let rs3 = extra_rs(&lab, "sh3", rs3_ip);
+    realserver_setup(
+        &scratch,
+        &rs3,
+        &["--mode", "tun", "--vip", &VIP.to_string(), "--dev", "r0"],
+    );
+    let lvsd = Lvsd::start(&lab.dir, &scratch);
+    let ports = [70u16, 71, 73, 74];
+    let mut servers = servers(&lab, &ports);
+    for p in ports {
+        servers.push(Server::udp(&rs3, VIP, p, "RS3"));
+    }
+    let rips = [RIPS[0], RIPS[1], rs3_ip];
+    for (port, args) in [
+        (70u16, &["-s", "sh", "-b", "sh-fallback"][..]),
+        (71, &["-s", "sh"][..]),
+        (73, &["-s", "mh", "-b", "mh-fallback"][..]),
+        (74, &["-s", "mh"][..]),
+    ] {
+        let svc = format!("{VIP}:{port}");
+        let mut argv = vec!["-A", "-u", &svc];
+        argv.extend_from_slice(args);
+        run(&scratch, &argv);
+        for r in rips {
+            run(
+                &scratch,
+                &["-a", "-u", &svc, "-r", &format!("{r}:{port}"), "-i"],
+            );
+        }
+    }
+    let picks = |port: u16| -> String {
+        clients
+            .iter()
+            .map(|c| {
+                let c = *c;
+                let a = lab
+                    .cli
+                    .run(move || udp_ask(c, SocketAddr::new(VIP.into(), port)).map(|(a, _)| a))
+                    .unwrap();
+                let a = match a {
+                    Ok(a) => a,
+                    Err(e) if e.contains("refused") => "REFUSED".to_string(),
+                    Err(_) => "TIMEOUT".to_string(),
+                };
+                format!("{}={a}", c.octets()[3])
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let before: Vec<String> = ports.iter().map(|p| picks(*p)).collect();
+    for p in ports {
+        run(
+            &scratch,
+            &[
+                "-e",
+                "-u",
+                &format!("{VIP}:{p}"),
+                "-r",
+                &format!("{}:{p}", RIPS[0]),
+                "-i",
+                "-w",
+                "0",
+            ],
+        );
+    }
+    let after: Vec<String> = ports.iter().map(|p| picks(*p)).collect();
+    for (i, (port, kb, ka)) in KERNEL3.iter().enumerate() {
+        assert_eq!(before[i], *kb, "{port}: before");
+        assert_eq!(after[i], *ka, "{port}: after RS1 weight 0");
+    }
+    drop(servers);
     drop(lvsd);
 }

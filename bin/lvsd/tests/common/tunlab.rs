@@ -365,3 +365,17 @@ pub fn route_mtu(ns: &NetNs, dst: IpAddr) -> Option<u32> {
     let i = f.iter().position(|w| *w == "mtu")?;
     f.get(i + 1)?.parse().ok()
 }
+
+/// A third real server `rs3` (tag `d-TAG-rs3`) on `br1` at `ip`/24, default
+/// route via the router, `lo` up.
+pub fn extra_rs(lab: &TunLab, tag: &str, ip: Ipv4Addr) -> NetNs {
+    let r = netns(&format!("d-{tag}-rs3"));
+    veth(&r, "r0", &lab.sw, "t4");
+    sysctl(&lab.sw, "net.ipv6.conf.t4.disable_ipv6", "1");
+    sh(&lab.sw, &["link", "set", "t4", "master", "br1", "up"]);
+    sh(&r, &["addr", "add", &format!("{ip}/24"), "dev", "r0"]);
+    sh(&r, &["link", "set", "r0", "up"]);
+    sh(&r, &["link", "set", "lo", "up"]);
+    sh(&r, &["route", "add", "default", "via", "10.30.0.254"]);
+    r
+}
