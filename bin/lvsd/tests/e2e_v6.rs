@@ -18,6 +18,8 @@
 //! - DR over IPv6 to the real servers' on-link addresses (`fd00:31::/64`,
 //!   the director's `d1`): the same split and client address, the replies
 //!   going back through the router.
+//! - Mixed families (TUN only, as in the kernel): an IPv4 service to IPv6
+//!   real servers (4in6) and an IPv6 service to IPv4 ones (6in4).
 
 mod common;
 
@@ -25,8 +27,8 @@ use std::net::{IpAddr, SocketAddr};
 
 use common::lab::Lvsd;
 use common::tunlab::{
-    CLIENT6, DR_RIPS6, EchoServer, GUE_PORT, RIPS6, TunLab, VIP6, realserver_setup, request,
-    route_mtu, tun_lab,
+    CLIENT, CLIENT6, DR_RIPS6, EchoServer, GUE_PORT, RIPS, RIPS6, TunLab, VIP, VIP6,
+    realserver_setup, request, route_mtu, tun_lab,
 };
 use common::{Scratch, ipvsadm, is_root};
 
@@ -213,6 +215,79 @@ fn dr_over_ipv6_to_on_link_real_servers() {
     assert_eq!(s[0], 4, "{st}");
     assert!(s[1] >= 12, "{st}");
     assert_eq!(s[2], 0, "replies go through the router: {st}");
+    drop(servers);
+    drop(lvsd);
+}
+
+/// Mixed families (the kernel allows them for TUN only): an IPv4 service
+/// tunnelled to IPv6 real servers (4in6) and an IPv6 service to IPv4 real
+/// servers (6in4), through the router.
+#[test]
+fn tun_mixed_families_4in6_and_6in4() {
+    assert!(
+        is_root(),
+        "this privileged test needs root (network namespaces, XDP, tc): run the suite as root"
+    );
+    let lab = tun_lab("mx", &[]);
+    let scratch = Scratch::new("e2e-v6-mx");
+    for r in &lab.rs {
+        realserver_setup(
+            &scratch,
+            r,
+            &[
+                "--mode",
+                "tun",
+                "--vip",
+                &VIP.to_string(),
+                "--vip",
+                &VIP6.to_string(),
+                "--dev",
+                "r0",
+            ],
+        );
+    }
+    let lvsd = Lvsd::start(&lab.dir, &scratch);
+    let dst4 = SocketAddr::new(VIP.into(), 80);
+    let dst6 = SocketAddr::new(VIP6.into(), 80);
+    let servers = [
+        EchoServer::start(&lab.rs[0], &[dst4, dst6], "RS1"),
+        EchoServer::start(&lab.rs[1], &[dst4, dst6], "RS2"),
+    ];
+    let svc4 = format!("{}:80", VIP);
+    let svc6 = format!("[{VIP6}]:80");
+    run(&scratch, &["-A", "-t", &svc4, "-s", "rr"]);
+    run(&scratch, &["-A", "-t", &svc6, "-s", "rr"]);
+    for i in 0..2 {
+        run(
+            &scratch,
+            &["-a", "-t", &svc4, "-r", &format!("[{}]:80", RIPS6[i]), "-i"],
+        );
+        run(
+            &scratch,
+            &["-a", "-t", &svc6, "-r", &format!("{}:80", RIPS[i]), "-i"],
+        );
+    }
+    for dst in [dst4, dst6] {
+        let answers: Vec<String> = lab
+            .cli
+            .run(|| (0..4).map(|_| request(None, dst, 0)).collect::<Vec<_>>())
+            .unwrap()
+            .into_iter()
+            .map(|r| r.unwrap_or_else(|e| panic!("{dst}: {e}; lvsd log:\n{}", lvsd.log_text())))
+            .collect();
+        let rs1 = answers.iter().filter(|a| *a == "RS1 0").count();
+        assert_eq!(rs1, 2, "{dst}: {answers:?}");
+    }
+    for s in &servers {
+        let peers = s.seen();
+        assert_eq!(peers.len(), 4, "{peers:?}");
+        assert!(
+            peers
+                .iter()
+                .all(|p| p.ip() == IpAddr::V4(CLIENT) || p.ip() == IpAddr::V6(CLIENT6)),
+            "the client's own addresses: {peers:?}"
+        );
+    }
     drop(servers);
     drop(lvsd);
 }
