@@ -485,6 +485,12 @@ impl<F: Family> Table<F> {
         self.wheel.rearm(&mut self.slab, id, old);
     }
 
+    /// Whether nothing is due at `now` (see [`Wheel::idle`]).
+    #[inline]
+    pub fn idle(&self, now: u64) -> bool {
+        self.wheel.idle(now)
+    }
+
     /// Next entry due at `now` (unlinked from the wheel, still stored).
     #[inline]
     pub fn pop_due(&mut self, now: u64) -> Option<u32> {

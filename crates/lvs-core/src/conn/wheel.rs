@@ -153,6 +153,14 @@ impl Wheel {
         }
     }
 
+    /// Whether [`Wheel::pop`] at `now` would find nothing due and leave
+    /// the wheel as it is (nothing in the due list, `now` before every
+    /// pending deadline): the per-packet check, a few instructions.
+    #[inline]
+    pub fn idle(&self, now: u64) -> bool {
+        now < self.hint && self.heads.get(DUE).is_none_or(|h| *h == NIL)
+    }
+
     /// The first occupied slot at or after the current position of some
     /// level, lowest level first, with the instant it must be processed.
     fn next_slot(&self) -> Option<(usize, u64)> {
@@ -371,7 +379,11 @@ mod tests {
                     .map(|i| (s.when[i], i as u32))
                     .collect();
                 expect.sort_unstable();
+                // The inline check never hides a due entry...
+                prop_assert!(!w.idle(now) || expect.is_empty(), "idle while entries are due");
                 let got = drain(&mut w, &mut s, now);
+                // ...and after a drain the next packet at `now` takes it.
+                prop_assert!(w.idle(now), "not idle right after a drain");
                 let mut got_sorted: Vec<(u64, u32)> = got.iter().map(|id| (s.when[*id as usize], *id)).collect();
                 let in_order = got_sorted.windows(2).all(|p| p[0].0 <= p[1].0);
                 prop_assert!(in_order, "deadline order");

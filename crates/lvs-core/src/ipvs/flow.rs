@@ -414,7 +414,17 @@ impl Ipvs {
     /// still control connections are re-armed. Also performs the pending
     /// flush of connections to removed destinations when
     /// `expire_nodest_conn` is on.
+    #[inline]
     pub fn expire(&mut self, now: Time) {
+        // Every packet calls this: the common case (no flush pending,
+        // nothing due in either family) is decided inline.
+        if !self.conn.nodest_pending && self.conn.t4.idle(now.0) && self.conn.t6.idle(now.0) {
+            return;
+        }
+        self.expire_due(now);
+    }
+
+    fn expire_due(&mut self, now: Time) {
         if self.conn.nodest_pending {
             self.conn.nodest_pending = false;
             if self.conn.sysctls.expire_nodest_conn {
