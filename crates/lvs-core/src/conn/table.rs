@@ -219,7 +219,9 @@ const CHUNK: usize = 1 << CHUNK_BITS;
 /// is partly unused.
 #[derive(Debug)]
 struct Slab<F: Family> {
-    chunks: Vec<Box<[Entry<F>]>>,
+    /// Fixed-size chunks: an index masked to `CHUNK - 1` needs no bounds
+    /// check inside the chunk.
+    chunks: Vec<Box<[Entry<F>; CHUNK]>>,
     len: u32,
 }
 
@@ -239,7 +241,12 @@ impl<F: Family> Slab<F> {
         if id as usize == self.chunks.len() * CHUNK {
             let mut blank = e;
             blank.flags = flags::FREE;
-            self.chunks.push(vec![blank; CHUNK].into_boxed_slice());
+            let chunk: Box<[Entry<F>; CHUNK]> =
+                match vec![blank; CHUNK].into_boxed_slice().try_into() {
+                    Ok(c) => c,
+                    Err(_) => unreachable!("a chunk has CHUNK entries"),
+                };
+            self.chunks.push(chunk);
         }
         self.len += 1;
         self[id] = e;
@@ -248,7 +255,7 @@ impl<F: Family> Slab<F> {
 
     fn heap_bytes(&self) -> usize {
         self.chunks.len() * CHUNK * std::mem::size_of::<Entry<F>>()
-            + self.chunks.capacity() * std::mem::size_of::<Box<[Entry<F>]>>()
+            + self.chunks.capacity() * std::mem::size_of::<Box<[Entry<F>; CHUNK]>>()
     }
 
     fn iter(&self) -> impl Iterator<Item = &Entry<F>> + '_ {
