@@ -119,17 +119,21 @@ pub fn wait_until(mut f: impl FnMut() -> bool) -> bool {
 
 impl Daemon {
     /// Starts `lvsd` with `LVSD_SOCKET` = the scratch socket and `args`,
-    /// without waiting.
+    /// without waiting, in a network namespace of its own that has only
+    /// `lo` (as the VM where ipvsadm was captured has no network card).
+    /// Never in the machine's own namespace: a daemon started on a
+    /// keepalived.conf runs its health checkers, and those must not reach
+    /// any address outside the test.
     pub fn spawn(s: &Scratch, args: &[&str]) -> Daemon {
-        Daemon::spawn_cmd(s, Command::new(env!("CARGO_BIN_EXE_lvsd")), args)
-    }
-
-    /// Same, in a network namespace of its own that has only `lo` (as the
-    /// VM where ipvsadm was captured has no network card).
-    pub fn spawn_netns(s: &Scratch, args: &[&str]) -> Daemon {
         let mut cmd = Command::new("unshare");
         cmd.args(["--net", "--", env!("CARGO_BIN_EXE_lvsd")]);
         Daemon::spawn_cmd(s, cmd, args)
+    }
+
+    /// Same as [`Daemon::spawn`] (kept for the callers that name the
+    /// isolation explicitly).
+    pub fn spawn_netns(s: &Scratch, args: &[&str]) -> Daemon {
+        Daemon::spawn(s, args)
     }
 
     fn spawn_cmd(s: &Scratch, mut cmd: Command, args: &[&str]) -> Daemon {
