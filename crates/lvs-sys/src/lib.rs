@@ -8,11 +8,13 @@
 //! * [`addr`]: adding and removing interface addresses (rtnetlink), for VRRP's virtual IPs.
 //! * [`rx6`]: receiving IPv6 datagrams with their destination and hop limit (VRRP over IPv6).
 //! * [`sysctl`]: reading and writing `/proc/sys` keys.
+//! * [`nfqueue`]: packets queued by netfilter (`NFQUEUE`) with their mark, and their verdicts.
 //!
 //! The kernel keeps owning addresses, ARP/ND and routing; the data plane reads them from here.
 
 pub mod addr;
 pub mod netns;
+pub mod nfqueue;
 pub mod rtnl;
 pub mod rx6;
 pub mod sysctl;
