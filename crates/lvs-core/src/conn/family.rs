@@ -10,9 +10,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use crate::addr::Af;
 
-use super::ConnState;
 use super::hash::KeyHasher;
 use super::table::Table;
+use super::ConnState;
 
 /// One address family of the connection table.
 pub trait Family: fmt::Debug + Copy + Sized + 'static {
@@ -28,8 +28,9 @@ pub trait Family: fmt::Debug + Copy + Sized + 'static {
     /// Back to a standard address.
     fn to_ip(a: Self::Addr) -> IpAddr;
 
-    /// Feed an address to a key hasher.
-    fn hash_addr(h: &mut KeyHasher, a: Self::Addr);
+    /// Feed two addresses of a key to a key hasher (IPv4: both in one
+    /// 64-bit word, one multiply).
+    fn hash_addrs(h: &mut KeyHasher, a: Self::Addr, b: Self::Addr);
 
     /// The "address" a fwmark template stores in place of the virtual
     /// address: the mark in network order in the first 32 bits, the rest
@@ -76,8 +77,8 @@ impl Family for V4 {
     }
 
     #[inline]
-    fn hash_addr(h: &mut KeyHasher, a: u32) {
-        h.write(u64::from(a));
+    fn hash_addrs(h: &mut KeyHasher, a: u32, b: u32) {
+        h.write((u64::from(a) << 32) | u64::from(b));
     }
 
     #[inline]
@@ -123,9 +124,11 @@ impl Family for V6 {
     }
 
     #[inline]
-    fn hash_addr(h: &mut KeyHasher, a: [u32; 4]) {
-        h.write((u64::from(a[0]) << 32) | u64::from(a[1]));
-        h.write((u64::from(a[2]) << 32) | u64::from(a[3]));
+    fn hash_addrs(h: &mut KeyHasher, a: [u32; 4], b: [u32; 4]) {
+        for x in [a, b] {
+            h.write((u64::from(x[0]) << 32) | u64::from(x[1]));
+            h.write((u64::from(x[2]) << 32) | u64::from(x[3]));
+        }
     }
 
     #[inline]

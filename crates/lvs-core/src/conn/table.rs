@@ -192,7 +192,9 @@ pub struct Table<F: Family> {
     by_in: Index,
     by_out: Index,
     wheel: Wheel,
-    seed: u64,
+    /// Hashers keyed by the seed, built once (client side, reply side).
+    hash_in: KeyHasher,
+    hash_out: KeyHasher,
 }
 
 impl<F: Family> Default for Table<F> {
@@ -205,9 +207,18 @@ impl<F: Family> Default for Table<F> {
             by_in: Index::default(),
             by_out: Index::default(),
             wheel: Wheel::default(),
-            seed: super::hash::DEFAULT_SEED,
+            hash_in: in_hasher(super::hash::DEFAULT_SEED),
+            hash_out: out_hasher(super::hash::DEFAULT_SEED),
         }
     }
+}
+
+fn in_hasher(seed: u64) -> KeyHasher {
+    KeyHasher::new(seed)
+}
+
+fn out_hasher(seed: u64) -> KeyHasher {
+    KeyHasher::new(seed ^ 0x6f75_745f_6b65_7973)
 }
 
 /// Entries per slab chunk.
@@ -310,7 +321,8 @@ impl<F: Family> Table<F> {
         if self.live != 0 {
             return false;
         }
-        self.seed = seed;
+        self.hash_in = in_hasher(seed);
+        self.hash_out = out_hasher(seed);
         true
     }
 
@@ -335,24 +347,22 @@ impl<F: Family> Table<F> {
 
     #[inline]
     fn hash_in(&self, k: &InKey<F::Addr>) -> u32 {
-        let mut h = KeyHasher::new(self.seed);
+        let mut h = self.hash_in;
         h.write(
             u64::from(k.proto)
                 | (u64::from(k.template) << 8)
                 | (u64::from(k.cport) << 16)
                 | (u64::from(k.vport) << 32),
         );
-        F::hash_addr(&mut h, k.caddr);
-        F::hash_addr(&mut h, k.vaddr);
+        F::hash_addrs(&mut h, k.caddr, k.vaddr);
         h.finish()
     }
 
     #[inline]
     fn hash_out(&self, k: &OutKey<F::Addr>) -> u32 {
-        let mut h = KeyHasher::new(self.seed ^ 0x6f75_745f_6b65_7973);
+        let mut h = self.hash_out;
         h.write(u64::from(k.proto) | (u64::from(k.dport) << 16) | (u64::from(k.rport) << 32));
-        F::hash_addr(&mut h, k.daddr);
-        F::hash_addr(&mut h, k.raddr);
+        F::hash_addrs(&mut h, k.daddr, k.raddr);
         h.finish()
     }
 
