@@ -12,7 +12,7 @@ use crate::addr::Af;
 
 use super::hash::KeyHasher;
 use super::table::Table;
-use super::ConnState;
+use super::{ConnState, Timeouts};
 
 /// One address family of the connection table.
 pub trait Family: fmt::Debug + Copy + Sized + 'static {
@@ -46,6 +46,10 @@ pub trait Family: fmt::Debug + Copy + Sized + 'static {
 
     /// This family's table, mutably.
     fn table_mut(cs: &mut ConnState) -> &mut Table<Self>;
+
+    /// This family's table, mutably, with the timeouts (split borrow: the
+    /// state machine reads a timeout while it holds the entry).
+    fn table_timeouts(cs: &mut ConnState) -> (&mut Table<Self>, &Timeouts);
 
     /// FULLNAT local addresses of this family.
     fn locals(cs: &ConnState) -> &[Self::Addr];
@@ -101,6 +105,11 @@ impl Family for V4 {
         &mut cs.t4
     }
 
+    #[inline]
+    fn table_timeouts(cs: &mut ConnState) -> (&mut Table<V4>, &Timeouts) {
+        (&mut cs.t4, &cs.timeouts)
+    }
+
     fn locals(cs: &ConnState) -> &[u32] {
         &cs.fullnat.v4
     }
@@ -154,6 +163,11 @@ impl Family for V6 {
     #[inline]
     fn table_mut(cs: &mut ConnState) -> &mut Table<V6> {
         &mut cs.t6
+    }
+
+    #[inline]
+    fn table_timeouts(cs: &mut ConnState) -> (&mut Table<V6>, &Timeouts) {
+        (&mut cs.t6, &cs.timeouts)
     }
 
     fn locals(cs: &ConnState) -> &[[u32; 4]] {

@@ -494,8 +494,7 @@ impl Ipvs {
     /// timeout.
     fn transition<F: Family>(&mut self, id: u32, dir: Dir, pkt: &PacketMeta) {
         let secure = self.conn.sysctls.secure_tcp_active();
-        let timeouts = self.conn.timeouts;
-        let t = F::table_mut(&mut self.conn);
+        let (t, timeouts) = F::table_timeouts(&mut self.conn);
         let e = t.get_mut(id);
         let mut moved = None;
         let mut assure = false;
