@@ -70,6 +70,8 @@ use crate::packet::{
 };
 use crate::track::{self, TrackStatus};
 
+mod reload;
+
 /// Index of an instance in [`VrrpConfig::instances`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct InstanceId(pub usize);
@@ -568,6 +570,44 @@ impl Vrrp {
         (faults, total)
     }
 
+    /// `vrrp_init_state` for instance `i` (INIT → BACKUP or FAULT; an
+    /// owner gets a 1 µs down timer so that it takes over at once).
+    fn init_instance(&mut self, i: usize, now: Duration) {
+        let inst = &mut self.insts[i];
+        if inst.num_fault > 0 {
+            inst.want = State::Fault;
+        }
+        let new_state = match inst.group {
+            Some(g) => self.groups[g].state,
+            None => inst.want,
+        };
+        let inst = &mut self.insts[i];
+        let is_up = inst.num_fault == 0;
+        if is_up
+            && new_state == State::Master
+            && inst.base_priority == 255
+            && inst.want == State::Master
+        {
+            // The owner takes over at once (a 1 µs down timer).
+            inst.state = State::Backup;
+            inst.ms_down_timer = Duration::from_micros(1);
+            inst.init_sands(now);
+            return;
+        }
+        inst.ms_down_timer = if new_state == State::Backup && inst.want == State::Master {
+            inst.master_adver_int + inst.skew_min()
+        } else {
+            inst.full_down()
+        };
+        inst.state = if is_up && new_state != State::Fault {
+            State::Backup
+        } else {
+            State::Fault
+        };
+        inst.init_sands(now);
+        self.notify(i);
+    }
+
     /// Start every instance (keepalived's `vrrp_init_state`).
     pub fn start(&mut self, now: Duration) -> &[Action] {
         self.out.clear();
@@ -595,39 +635,7 @@ impl Vrrp {
             });
         }
         for i in 0..self.insts.len() {
-            let inst = &mut self.insts[i];
-            if inst.num_fault > 0 {
-                inst.want = State::Fault;
-            }
-            let new_state = match inst.group {
-                Some(g) => self.groups[g].state,
-                None => inst.want,
-            };
-            let inst = &mut self.insts[i];
-            let is_up = inst.num_fault == 0;
-            if is_up
-                && new_state == State::Master
-                && inst.base_priority == 255
-                && inst.want == State::Master
-            {
-                // The owner takes over at once (a 1 µs down timer).
-                inst.state = State::Backup;
-                inst.ms_down_timer = Duration::from_micros(1);
-                inst.init_sands(now);
-                continue;
-            }
-            inst.ms_down_timer = if new_state == State::Backup && inst.want == State::Master {
-                inst.master_adver_int + inst.skew_min()
-            } else {
-                inst.full_down()
-            };
-            inst.state = if is_up && new_state != State::Fault {
-                State::Backup
-            } else {
-                State::Fault
-            };
-            inst.init_sands(now);
-            self.notify(i);
+            self.init_instance(i, now);
         }
         &self.out
     }
