@@ -23,10 +23,26 @@
 //!   sent on the interface (ours included) are never read back as input.
 //! - **Steering** follows the configuration: every `proto VIP:port`
 //!   service (and its VIP, for fragments), every NAT/FULLNAT destination
-//!   as a reply source `proto RIP:rport`. Fwmark services have no address
-//!   to steer on and are not steered yet. The set is recomputed after each
-//!   applied control request (a generation counter) and the difference
-//!   written to every interface's map.
+//!   as a reply source `proto RIP:rport` (for a fwmark service, TCP, UDP
+//!   and SCTP from `RIP:rport`). The set is recomputed after each applied
+//!   control request (a generation counter) and the difference written to
+//!   every interface's map. A NAT / FULLNAT destination without a port
+//!   (port-0 and fwmark services) answers from the packet's port: when such
+//!   a destination is configured, every forwarded frame whose destination
+//!   the engine translated gives its reply source, steered after the batch
+//!   and before the frame is sent (one more header parse per forwarded
+//!   frame, only then).
+//! - **What connections still use** (`dataplane/linger.rs`): a key or
+//!   fwmark that leaves the configuration (`-D`, `-C`, `-d`) stays steered
+//!   while connection entries use it (scanned once a second while anything
+//!   lingers), so that the engine, like the kernel, drops their packets
+//!   silently (`expire_nodest_conn=0`) instead of the director's stack
+//!   resetting them; the per-connection reply keys above leave the same way.
+//! - **Fwmark services** (`dataplane/fwmark.rs`): the operator's netfilter
+//!   rules mark the packets; lvsd's chain (table `security`, `INPUT`) queues
+//!   the marks of the configured fwmark services to NFQUEUE 7600, the
+//!   worker reads them with their mark and processes them like received
+//!   frames; the kernel's verdict is DROP, or ACCEPT for a `Local` verdict.
 //! - **Sharing the one `Ipvs`**: the control socket and the worker use the
 //!   same [`lvs_control::Control`]. For each received batch the worker takes
 //!   the control lock and swaps the control's `Ipvs` into its `Datapath`
@@ -108,6 +124,7 @@ use std::time::{Duration, Instant};
 use lvs_core::{FwdMethod, Ipvs, ServiceKey};
 use lvs_datapath::{Datapath, DropReason, Frame, Route, Verdict};
 use lvs_io::classify::{Steered, classify};
+use lvs_io::steer::proto as steer_proto;
 use lvs_io::{Action, IoError, PacketIo, PacketSocket, SteerKey, Steering, XskConfig, XskSocket};
 use lvs_sys::rtnl::Rtnl;
 use lvs_wire::parse::{self, L3};
@@ -115,12 +132,15 @@ use lvs_wire::parse::{self, L3};
 use crate::args::IoKind;
 
 mod checksum;
+mod fwmark;
 mod kfilter;
+mod linger;
 mod local;
 mod machine;
 
 use crate::server::Shared;
 use checksum::complete_l4_checksum;
+use fwmark::FwmarkPath;
 use kfilter::KernelFilter;
 use local::LocalPath;
 use machine::{MachineView, machine_config};
@@ -134,6 +154,9 @@ const HOLD_TIME: Duration = Duration::from_millis(300);
 /// While packets are held, how often they are processed again even without
 /// a neighbour change (so that they expire on time).
 const HOLD_RETRY: Duration = Duration::from_millis(20);
+/// While keys or marks of a deleted service or real server are still used
+/// by connections, how often the connection table is scanned for them.
+const LINGER_SCAN: Duration = Duration::from_secs(1);
 
 /// Why the data plane could not start.
 #[derive(Debug, thiserror::Error)]
@@ -346,6 +369,22 @@ struct Worker {
     machine: MachineView,
     /// The served interfaces' indexes.
     ifindexes: Vec<u32>,
+    /// Fwmark services' queue (`None`: not available, see [`fwmark`]).
+    fwmark: Option<FwmarkPath>,
+    /// Marks queued for fwmark services.
+    marks: Vec<u32>,
+    /// Keys and marks no longer in the configuration but still used by
+    /// connections (steered until those expire, see [`linger`]).
+    lingering: HashSet<SteerKey>,
+    lingering_marks: Vec<u32>,
+    last_linger_scan: Instant,
+    /// A queued packet with its Ethernet header (reused).
+    queue_buf: Vec<u8>,
+    /// Reply sources of new NAT connections to steer after the batch.
+    new_reply_keys: Vec<SteerKey>,
+    /// Whether a NAT / FULLNAT real server has no port (port-0 or fwmark
+    /// service): forwarded frames are then checked for new reply sources.
+    nat_port0: bool,
 }
 
 fn io_err(ifname: &str) -> impl FnOnce(IoError) -> DataplaneError + '_ {
@@ -421,6 +460,13 @@ impl Worker {
         };
         // Subscribe before the dump: nothing changes unseen in between.
         let machine = MachineView::open()?;
+        let fwmark = match FwmarkPath::open() {
+            Ok(f) => Some(f),
+            Err(e) => {
+                tracing::warn!("no fwmark services: {e}");
+                None
+            }
+        };
         let ifindexes: Vec<u32> = ports.iter().map(|p| p.ifindex).collect();
         let config = machine_config(&mut rtnl, &links, &ifindexes)?;
         tracing::info!(
@@ -452,6 +498,14 @@ impl Worker {
             local_dests: Vec::new(),
             machine,
             ifindexes,
+            fwmark,
+            marks: Vec::new(),
+            lingering: HashSet::new(),
+            lingering_marks: Vec::new(),
+            last_linger_scan: Instant::now(),
+            queue_buf: Vec::with_capacity(1 << 16),
+            new_reply_keys: Vec::with_capacity(BATCH),
+            nat_port0: false,
         };
         w.sync_steering();
         Ok(w)
@@ -460,11 +514,13 @@ impl Worker {
     /// Recomputes the steering set when the configuration changed.
     fn sync_steering(&mut self) {
         let generation = self.shared.generation();
-        if generation == self.generation {
+        let linger_due = (!self.lingering.is_empty() || !self.lingering_marks.is_empty())
+            && self.last_linger_scan.elapsed() >= LINGER_SCAN;
+        if generation == self.generation && !linger_due {
             return;
         }
         self.generation = generation;
-        let want = {
+        let (want, marks) = {
             let control = self.shared.lock();
             sync_local(
                 &self.shared,
@@ -474,8 +530,46 @@ impl Worker {
                 &mut self.local_dests,
                 self.dp.config_mut(),
             );
-            steering_keys(&control.ipvs)
+            let mut want = steering_keys(&control.ipvs);
+            self.nat_port0 = control.ipvs.services().any(|s| {
+                s.dests
+                    .iter()
+                    .filter_map(|id| control.ipvs.dest(*id))
+                    .any(|d| {
+                        d.config.port == 0
+                            && matches!(d.config.fwd, FwdMethod::Masq | FwdMethod::FullNat)
+                    })
+            });
+            let mut marks = fwmark_marks(&control.ipvs);
+            // What leaves the configuration stays while connections use it.
+            let mut gone: HashSet<SteerKey> = self
+                .steered
+                .iter()
+                .filter(|k| !want.contains(k))
+                .copied()
+                .collect();
+            let mut gone_marks: Vec<u32> = self
+                .marks
+                .iter()
+                .filter(|m| !marks.contains(m))
+                .copied()
+                .collect();
+            self.last_linger_scan = Instant::now();
+            if !gone.is_empty() || !gone_marks.is_empty() {
+                linger::still_used(&control.ipvs, &mut gone, &mut gone_marks);
+            }
+            want.extend(gone.iter().copied());
+            marks.extend(gone_marks.iter().copied());
+            marks.sort_unstable();
+            marks.dedup();
+            self.lingering = gone;
+            self.lingering_marks = gone_marks;
+            (want, marks)
         };
+        if let Some(f) = self.fwmark.as_mut() {
+            f.set_marks(&marks);
+        }
+        self.marks = marks;
         // With the kernel filter, the change is in place once `nft` applied
         // it: its thread acknowledges the generation then.
         let mut acked_later = false;
@@ -566,6 +660,9 @@ impl Worker {
             let (n, m) = self.service_local_replies(&mut frame);
             received += n;
             missed |= m;
+            let (n, m) = self.service_queue(&mut frame, &mut pending);
+            received += n;
+            missed |= m;
             if missed {
                 self.resolve_dests();
                 for i in 0..self.held.len() {
@@ -645,6 +742,7 @@ impl Worker {
                 h.since = None;
                 continue;
             }
+            frame.set_mark(h.frame.mark());
             if h.veth {
                 complete_l4_checksum(frame);
             }
@@ -731,6 +829,179 @@ impl Worker {
         (n, missed)
     }
 
+    /// Steers the reply sources found by [`nat_reply_key`] (before the
+    /// packets that will make the real server answer are sent). They leave
+    /// with their last connection (see [`linger`]).
+    fn add_reply_keys(&mut self) {
+        for port in &mut self.ports {
+            let Some(steer) = port.steer.as_mut() else {
+                continue;
+            };
+            for key in &self.new_reply_keys {
+                if let Err(e) = steer.insert(*key) {
+                    tracing::warn!(interface = port.name, "steering insert: {e}");
+                }
+            }
+        }
+        // Kept while their connections live (the linger scan drops them).
+        self.lingering.extend(self.new_reply_keys.iter().copied());
+        self.steered.extend(self.new_reply_keys.drain(..));
+        if let Some(f) = self.kfilter.as_mut() {
+            f.sync(&self.steered, self.generation);
+        }
+    }
+
+    /// Reads what the fwmark rules queued (see [`fwmark`]) and processes it
+    /// like a received batch; returns how many packets were read and
+    /// whether a next hop was unknown.
+    fn service_queue(&mut self, frame: &mut Frame, pending: &mut [Pending]) -> (usize, bool) {
+        let Some(fw) = self.fwmark.as_mut() else {
+            return (0, false);
+        };
+        if self.marks.is_empty() {
+            return (0, false);
+        }
+        let mut missed = false;
+        let mut npending = 0usize;
+        let mut last_drop: Option<u32> = None;
+        let mut accepts = [0u32; BATCH];
+        let mut naccepts = 0usize;
+        let read = {
+            let shared = self.shared.clone();
+            let mut control = shared.lock();
+            let now = shared.now();
+            sync_local(
+                &shared,
+                &control,
+                &mut self.marked,
+                self.local.as_mut(),
+                &mut self.local_dests,
+                self.dp.config_mut(),
+            );
+            std::mem::swap(&mut control.ipvs, self.dp.ipvs_mut());
+            let dp = &mut self.dp;
+            let counters = &mut self.counters;
+            let held = &mut self.held;
+            let scratch = &mut self.queue_buf;
+            let steered = &self.steered;
+            let new_keys = &mut self.new_reply_keys;
+            let mut result = Ok(0);
+            let mut total = 0usize;
+            while total < BATCH {
+                let r = fw.queue.recv(|q| {
+                    // Every packet gets a verdict: DROP unless said otherwise.
+                    let mut accept = false;
+                    let dst_mac = dp
+                        .config()
+                        .interfaces
+                        .iter()
+                        .find(|i| i.ifindex == q.indev)
+                        .map(|i| i.mac);
+                    scratch.clear();
+                    scratch.extend_from_slice(&dst_mac.map_or([0u8; 6], |m| m.0));
+                    scratch.extend_from_slice(&q.src_mac.unwrap_or([0; 6]));
+                    scratch.extend_from_slice(&q.hw_protocol.to_be_bytes());
+                    scratch.extend_from_slice(q.payload);
+                    if frame.load(scratch).is_ok() {
+                        frame.set_mark(q.mark);
+                        match dp.process(now, frame) {
+                            Verdict::Forward { ifindex: out, .. }
+                            | Verdict::Reply { ifindex: out, .. } => {
+                                // A NAT real server without a port answers
+                                // from the packet's port: steer it before
+                                // it can answer.
+                                if let Some(k) = nat_reply_key(scratch, frame.data())
+                                    && !steered.contains(&k)
+                                    && !new_keys.contains(&k)
+                                    && new_keys.len() < BATCH
+                                {
+                                    new_keys.push(k);
+                                }
+                                if let Some(p) = pending.get_mut(npending)
+                                    && p.frame.load(frame.data()).is_ok()
+                                {
+                                    p.ifindex = out;
+                                    npending += 1;
+                                }
+                            }
+                            Verdict::Drop(DropReason::NoNeighbour) => {
+                                counters.no_neighbour += 1;
+                                missed = true;
+                                if let Some(h) = held.iter_mut().find(|h| h.since.is_none())
+                                    && h.frame.load(scratch).is_ok()
+                                {
+                                    h.frame.set_mark(q.mark);
+                                    h.since = Some(Instant::now());
+                                    h.veth = false;
+                                    h.reinject = true;
+                                    counters.held += 1;
+                                }
+                            }
+                            Verdict::Local => accept = true,
+                            Verdict::Drop(_) => {}
+                        }
+                    } else {
+                        accept = true;
+                    }
+                    if accept && naccepts < accepts.len() {
+                        accepts[naccepts] = q.id;
+                        naccepts += 1;
+                    } else {
+                        last_drop = Some(last_drop.map_or(q.id, |l: u32| l.max(q.id)));
+                    }
+                });
+                match r {
+                    Ok(0) => break,
+                    Ok(k) => {
+                        total += k;
+                        result = Ok(total);
+                    }
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                }
+            }
+            std::mem::swap(&mut control.ipvs, self.dp.ipvs_mut());
+            result
+        };
+        let n = match read {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::debug!("fwmark queue: {e}");
+                0
+            }
+        };
+        if !self.new_reply_keys.is_empty() {
+            self.add_reply_keys();
+        }
+        let Some(fw) = self.fwmark.as_mut() else {
+            return (n, missed);
+        };
+        // The accepts first: the batch verdict covers every earlier packet
+        // still without one.
+        for id in &accepts[..naccepts] {
+            if let Err(e) = fw.queue.verdict(*id, lvs_sys::nfqueue::Verdict::Accept) {
+                tracing::debug!("fwmark verdict: {e}");
+            }
+        }
+        if let Some(id) = last_drop
+            && let Err(e) = fw.queue.verdict_batch(id, lvs_sys::nfqueue::Verdict::Drop)
+        {
+            tracing::debug!("fwmark verdict: {e}");
+        }
+        for p in &pending[..npending] {
+            send_to(
+                &mut self.ports,
+                &mut self.local,
+                &mut self.counters,
+                p.ifindex,
+                p.frame.data(),
+            );
+        }
+        (n, missed)
+    }
+
     /// Receives and processes one batch of port `i`; returns how many
     /// frames were received and whether a next hop was unknown.
     fn service_port(
@@ -772,6 +1043,8 @@ impl Worker {
             let held = &mut self.held;
             let steered = &self.steered;
             let local = &mut self.local;
+            let nat_port0 = self.nat_port0;
+            let new_keys = &mut self.new_reply_keys;
             let result = port.io.recv_batch(BATCH, |buf, len| {
                 // Whether the kernel did not get the frame (XDP redirected
                 // it, or the nftables filter dropped the kernel's copy).
@@ -794,6 +1067,16 @@ impl Worker {
                 }
                 match dp.process(now, frame) {
                     Verdict::Forward { ifindex: out, .. } | Verdict::Reply { ifindex: out, .. } => {
+                        // NAT to a real server without a port (port-0 and
+                        // fwmark services): its reply source is known now.
+                        if nat_port0
+                            && let Some(k) = nat_reply_key(&buf[..len], frame.data())
+                            && !steered.contains(&k)
+                            && !new_keys.contains(&k)
+                            && new_keys.len() < BATCH
+                        {
+                            new_keys.push(k);
+                        }
                         let data = frame.data();
                         if out == ifindex && data.len() <= buf.len() {
                             buf[..data.len()].copy_from_slice(data);
@@ -836,6 +1119,9 @@ impl Worker {
                     0
                 }
             };
+        }
+        if !self.new_reply_keys.is_empty() {
+            self.add_reply_keys();
         }
         for p in &pending[..npending] {
             send_to(
@@ -922,6 +1208,24 @@ fn local_verdict(
     }
 }
 
+/// The reply source `proto RIP:rport` of a packet the engine translated
+/// (`input` → `output` changed the destination address or port: NAT,
+/// FULLNAT); `None` for DR, tunnels and anything without ports.
+fn nat_reply_key(input: &[u8], output: &[u8]) -> Option<SteerKey> {
+    let (L3::Ip(a), L3::Ip(b)) = (
+        parse::parse_frame(input).ok()?.l3,
+        parse::parse_frame(output).ok()?.l3,
+    ) else {
+        return None;
+    };
+    let (_, adport) = a.transport.ports()?;
+    let (_, bdport) = b.transport.ports()?;
+    if a.protocol != b.protocol || (a.dst == b.dst && adport == bdport) {
+        return None;
+    }
+    Some(SteerKey::reply_source(b.protocol, b.dst, bdport))
+}
+
 /// The IP source and destination of a frame.
 fn endpoints(frame: &Frame) -> Option<(IpAddr, IpAddr)> {
     match parse::parse_frame(frame.data()).ok()?.l3 {
@@ -961,11 +1265,37 @@ fn prefix_contains(prefix: &IpAddr, len: u8, addr: &IpAddr) -> bool {
     }
 }
 
+/// The marks of the configured fwmark services (sorted).
+fn fwmark_marks(ipvs: &Ipvs) -> Vec<u32> {
+    let mut marks: Vec<u32> = ipvs
+        .services()
+        .filter_map(|s| match s.config.key {
+            ServiceKey::Fwmark { mark, .. } => Some(mark),
+            _ => None,
+        })
+        .collect();
+    marks.sort_unstable();
+    marks.dedup();
+    marks
+}
+
 /// What the steering maps must hold for this configuration.
 fn steering_keys(ipvs: &Ipvs) -> HashSet<SteerKey> {
     let mut keys = HashSet::new();
     for s in ipvs.services() {
         let ServiceKey::Addr { proto, addr, port } = s.config.key else {
+            // A fwmark service has no protocol: its NAT real servers with a
+            // port answer from that port whatever the protocol (those
+            // without one are steered per connection, see `linger`).
+            for d in s.dests.iter().filter_map(|id| ipvs.dest(*id)) {
+                if matches!(d.config.fwd, FwdMethod::Masq | FwdMethod::FullNat)
+                    && d.config.port != 0
+                {
+                    for p in [steer_proto::TCP, steer_proto::UDP, steer_proto::SCTP] {
+                        keys.insert(SteerKey::reply_source(p, d.config.addr, d.config.port));
+                    }
+                }
+            }
             continue;
         };
         let p = proto.number();
@@ -983,7 +1313,6 @@ fn steering_keys(ipvs: &Ipvs) -> HashSet<SteerKey> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lvs_io::steer::proto as steer_proto;
     use std::net::Ipv4Addr;
 
     fn v4(s: &str) -> IpAddr {
