@@ -8,10 +8,11 @@
 #   curl           the client of scripts/demo
 #   iproute2       `ip netns` / `ip link` for the privileged lvs-io and lvs-sys tests
 #   nftables       `nft`: lvsd --io afpacket keeps the kernel off its frames (netdev ingress)
+#   iptables       `iptables-nft`: lvsd queues fwmark services (NFQUEUE via nft_compat); e2e_fwmark marks with it
 #   keepalived     the real VRRP peer of lvsd's interop test (bin/lvsd/tests/e2e_keepalived_interop.rs)
 set -euo pipefail
 
-pkgs=(clang llvm libbpf-dev linux-libc-dev iproute2 gcc g++ pkg-config python3 curl nftables keepalived)
+pkgs=(clang llvm libbpf-dev linux-libc-dev iproute2 gcc g++ pkg-config python3 curl nftables iptables keepalived)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
