@@ -17,6 +17,7 @@
 //! resolver off); they exist for tests and diagnostics.
 
 mod backend;
+mod health;
 mod native;
 mod realserver;
 

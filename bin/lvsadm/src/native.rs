@@ -13,6 +13,8 @@
 //!   its diagnostics on standard error and a summary on standard output.
 //!   Exit 0 when the new configuration runs, 1 when it was rejected (the
 //!   previous one keeps running), 2 when lvsd cannot be reached.
+//! - `health [--json]`: lvsd's health checks, one row per checker
+//!   (see [`crate::health`]).
 
 use std::io::Write;
 
@@ -36,6 +38,11 @@ const SUBCOMMANDS: &[(&str, &str, Handler)] = &[
         "reload           re-read lvsd's keepalived.conf, apply the difference",
         reload,
     ),
+    (
+        "health",
+        "health [--json]  health checks: state, failures, last reason, weight",
+        crate::health::health,
+    ),
 ];
 
 /// Runs a native subcommand if `argv[1]` names one.
@@ -58,7 +65,7 @@ pub fn dispatch(argv: &[String]) -> Option<i32> {
     }
 }
 
-fn connect() -> Result<SocketBackend, i32> {
+pub(crate) fn connect() -> Result<SocketBackend, i32> {
     let mut b = SocketBackend::from_env();
     match b.connect() {
         Ok(_) => Ok(b),

@@ -40,6 +40,11 @@
 //!   services and destinations keep their connections and counters; weight
 //!   changes are edits in place), and only then the checkers switch. A
 //!   refused batch leaves everything as it was.
+//! - **Health** (`lvsadm health` = `NativeRequest::Health`): the fleet's
+//!   view of every checker (type, target, verdict, consecutive failures vs
+//!   `retry`, last result and its reason, time since the real server's
+//!   last transition, weight in effect), answered by the checks task
+//!   between two steps, so it is consistent with the table it drives.
 //! - **Shutdown** (SIGTERM, SIGINT): the checks stop; with `omega`, the
 //!   `notify_down` scripts of the alive servers and `quorum_down` run and
 //!   are waited for at most [`SHUTDOWN_SCRIPTS`], as keepalived does.
@@ -51,7 +56,7 @@ use std::time::Duration;
 use lvs_check::runner::{Fleet, TlsConfig, TlsOptions, spawn_notify_bounded, tls_client_config};
 use lvs_check::{Action, ScriptRef, Target, XorShift};
 use lvs_config::{CheckKind, Config, VirtualServer};
-use lvs_proto::{Errno, ReloadReport, Request, Response};
+use lvs_proto::{Errno, ReloadReport, Request, Response, VsHealth};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::server::Shared;
@@ -65,6 +70,7 @@ pub const SHUTDOWN_SCRIPTS: Duration = Duration::from_secs(1);
 
 enum Command {
     Reload(oneshot::Sender<ReloadReport>),
+    Health(oneshot::Sender<Vec<VsHealth>>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -91,6 +97,16 @@ impl Handle {
             return gone();
         }
         rx.await.unwrap_or_else(|_| gone())
+    }
+
+    /// The state of every checker (`lvsadm health`, `NativeRequest::Health`);
+    /// empty when the health-check task has stopped.
+    pub async fn health(&self) -> Vec<VsHealth> {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Command::Health(tx)).await.is_err() {
+            return Vec::new();
+        }
+        rx.await.unwrap_or_default()
     }
 
     /// Stops the checks; with `omega`, runs `notify_down` of each alive
@@ -205,6 +221,9 @@ impl Manager {
                 Event::Command(Some(Command::Reload(reply))) => {
                     let report = self.reload();
                     let _ = reply.send(report);
+                }
+                Event::Command(Some(Command::Health(reply))) => {
+                    let _ = reply.send(self.fleet.health());
                 }
                 Event::Command(Some(Command::Shutdown(reply))) => {
                     self.shutdown().await;
@@ -418,6 +437,7 @@ impl Manager {
         let scripts = std::mem::take(&mut prepared.scripts);
         self.fleet.commit(prepared);
         self.fleet.set_tls(tls(&cfg));
+        crate::ha::reload(&cfg);
         self.cfg = cfg;
         for (vs, a) in scripts {
             if let Action::RunScript(which) = a {

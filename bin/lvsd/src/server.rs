@@ -585,6 +585,13 @@ async fn serve(shared: Arc<Shared>, mut stream: UnixStream, id: u64) {
                     "lvsd was not started with --config keepalived.conf: nothing to reload",
                 )),
             },
+            Ok(Request::Native(NativeRequest::Health)) => match shared.health.get() {
+                Some(h) => Response::Native(NativeResponse::Health(h.clone().health().await)),
+                None => Response::Error(ApiError::with_detail(
+                    Errno::Eopnotsupp,
+                    "lvsd was not started with --config keepalived.conf: no health checks",
+                )),
+            },
             Ok(req) => {
                 tracing::debug!(client = id, ?req, "request");
                 let resp = shared.handle(req);

@@ -262,6 +262,34 @@ virtual_server 172.16.10.21 80 {{
     )
 }
 
+/// The `lvsadm health` row of real server `real` (the virtual server's
+/// name is `ADDR:PORT TCP`, two words): `[VS, PROTO, REAL, STATE, WEIGHT,
+/// SINCE, CHECK, TARGET, FAILS, LAST, REASON]`, the reason in one cell.
+fn health_row(s: &Scratch, real: &str) -> Vec<String> {
+    let out = lvsadm(s, &["health"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut lines = out.stdout.lines();
+    assert_eq!(
+        lines
+            .next()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>()),
+        Some(vec![
+            "VIRTUAL", "REAL", "STATE", "WEIGHT", "SINCE", "CHECK", "TARGET", "FAILS", "LAST",
+            "REASON"
+        ]),
+        "{}",
+        out.stdout
+    );
+    let line = lines
+        .find(|l| l.split_whitespace().nth(2) == Some(real))
+        .unwrap_or_else(|| panic!("no row for {real}:\n{}", out.stdout));
+    // By words, the reason (from the 11th word on) kept whole.
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let mut cells: Vec<String> = words.iter().take(10).map(|w| (*w).to_owned()).collect();
+    cells.push(words.get(10..).unwrap_or_default().join(" "));
+    cells
+}
+
 #[test]
 fn stopped_server_leaves_and_returns_and_a_lost_quorum_brings_the_sorry_server() {
     assert!(
@@ -297,6 +325,21 @@ fn stopped_server_leaves_and_returns_and_a_lost_quorum_brings_the_sorry_server()
         .unwrap_or_else(|l| panic!("RS1 still listed after {DOWN_BOUND:?}:\n{l}\n{}", log()));
     eprintln!("RS1 removed {took:?} after its server stopped");
     assert!(wait_until(|| file("rs1.down").exists()), "{}", log());
+    // `lvsadm health` says why: RS1 down, out of the table, its HTTP_GET
+    // failing on the refused connection after 1 + retry (1) failures.
+    let row = health_row(&scratch, "192.168.100.39:80");
+    assert_eq!(row[3..5], ["down", "-"], "{row:?}");
+    assert_eq!(row[6..8], ["HTTP_GET", "192.168.100.39:80"], "{row:?}");
+    let fails: Vec<u32> = row[8].split('/').map(|n| n.parse().unwrap()).collect();
+    assert!(fails[0] >= 2 && fails[1] == 1, "{row:?}");
+    assert_eq!(row[9], "fail", "{row:?}");
+    assert_eq!(row[10], "/: connect: Connection refused", "{row:?}");
+    let row = health_row(&scratch, "192.168.100.23:80");
+    assert_eq!(row[3..5], ["up", "2"], "{row:?}");
+    assert_eq!(
+        row[6..11],
+        ["TCP_CHECK", "192.168.100.23:80", "0/1", "ok", "connected"]
+    );
     // 2 >= 2 - 0: the quorum holds, no sorry server.
     assert!(!file("quorum.down").exists());
     // A reload of the same file keeps RS1's state: no change, still out
@@ -332,6 +375,13 @@ fn stopped_server_leaves_and_returns_and_a_lost_quorum_brings_the_sorry_server()
         .unwrap_or_else(|l| panic!("no sorry server after {DOWN_BOUND:?}:\n{l}\n{}", log()));
     assert!(wait_until(|| file("quorum.down").exists()), "{}", log());
     assert_eq!(lab.cli.run(|| get(VIP)).unwrap().as_deref(), Ok("sorry"));
+    // RS1 passes its check but is out: the sorry server serves.
+    let row = health_row(&scratch, "192.168.100.39:80");
+    assert_eq!(row[3..5], ["quorum-sorry", "-"], "{row:?}");
+    assert_eq!(row[9..11], ["ok", "HTTP status 200"], "{row:?}");
+    let row = health_row(&scratch, "192.168.100.23:80");
+    assert_eq!(row[3], "down", "{row:?}");
+    assert_eq!(row[10], "connect: Connection refused", "{row:?}");
 
     // RS2 back: 3 >= 2: the sorry server leaves, both servers return.
     std::fs::remove_file(file("quorum.up")).unwrap();

@@ -30,6 +30,6 @@ pub mod table;
 pub mod runner;
 
 pub use state::{
-    Action, CheckerId, DestSpec, Outcome, RandomSource, ScriptRef, Target, VsMachine, XorShift,
-    misc_outcome,
+    Action, CheckerId, CheckerView, DestSpec, Outcome, RandomSource, ScriptRef, Target, VsMachine,
+    XorShift, misc_outcome,
 };

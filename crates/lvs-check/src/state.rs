@@ -168,6 +168,18 @@ pub fn misc_outcome(exit: Option<i32>, dynamic: bool, configured_weight: u32) ->
     }
 }
 
+/// Where one checker stands, for operators ([`VsMachine::checker_view`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckerView {
+    /// Its verdict (keepalived's `is_up`; true before the first check,
+    /// unless `alpha`).
+    pub is_up: bool,
+    /// Whether a first verdict was reached.
+    pub has_run: bool,
+    /// Its `retry`.
+    pub retry: u32,
+}
+
 /// A source of randomness for the `warmup` delay.
 pub trait RandomSource {
     /// A value uniformly drawn from `0..bound` (`bound > 0`).
@@ -413,6 +425,21 @@ impl VsMachine {
     /// restores under `misc_dynamic`).
     pub fn configured_weight(&self, real: usize) -> Option<u32> {
         self.reals.get(real).map(|r| r.configured_weight)
+    }
+
+    /// Where checker `id` stands (None for an unknown id).
+    pub fn checker_view(&self, id: CheckerId) -> Option<CheckerView> {
+        self.checker(id).map(|c| CheckerView {
+            is_up: c.is_up,
+            has_run: c.has_run,
+            retry: c.timing.retry,
+        })
+    }
+
+    /// Whether real server `real` is alive and in the pool (not replaced by
+    /// the sorry server after a quorum loss).
+    pub fn in_pool(&self, real: usize) -> bool {
+        self.is_alive(real) && self.reals_in_pool()
     }
 
     /// Whether the sorry server is in service.

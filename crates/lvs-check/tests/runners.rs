@@ -200,6 +200,60 @@ async fn http_get_times_out_on_a_silent_server() {
     hold.abort();
 }
 
+/// [`runner::run_explained`]: the verdict and the operator's reason.
+async fn explain(rs: SocketAddr, checker: &str) -> (Outcome, String) {
+    let vs = vs_with("TCP", rs, checker);
+    let spec = spec_of(&vs);
+    timeout(BOUND, runner::run_explained(&spec, None))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn reasons_name_what_failed() {
+    let closed = closed_port().await;
+    let (down, up) = (Outcome::Down, Outcome::Up);
+    let tcp = "TCP_CHECK { connect_timeout 2 }";
+    let refused = "connect: Connection refused".to_owned();
+    assert_eq!(explain(closed, tcp).await, (down, refused.clone()));
+    let http = "HTTP_GET { url { path /x } connect_timeout 2 }";
+    assert_eq!(
+        explain(closed, http).await,
+        (down, format!("/x: {refused}"))
+    );
+    let (s503, _) = http_server(503, b"busy").await;
+    assert_eq!(
+        explain(s503, http).await,
+        (down, "/x: HTTP status 503".to_owned())
+    );
+    let (s200, _) = http_server(200, b"hello world\n").await;
+    assert_eq!(explain(s200, tcp).await, (up, "connected".to_owned()));
+    assert_eq!(
+        explain(s200, http).await,
+        (up, "HTTP status 200".to_owned())
+    );
+    let bad =
+        "HTTP_GET { url { path /a\n digest 00000000000000000000000000000000 } connect_timeout 2 }";
+    assert_eq!(
+        explain(s200, bad).await,
+        (down, "/a: digest mismatch".to_owned())
+    );
+    // A server that accepts and never answers: the bound, in seconds.
+    let l = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let silent = l.local_addr().unwrap();
+    let hold = tokio::spawn(async move {
+        let (s, _) = l.accept().await.unwrap();
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        drop(s);
+    });
+    let slow = "HTTP_GET { url { path / } connect_timeout 1 }";
+    assert_eq!(
+        explain(silent, slow).await,
+        (down, "/: timeout after 1 s".to_owned())
+    );
+    hold.abort();
+}
+
 // ---------------------------------------------------------------- SSL
 
 /// SNI names the TLS test server saw.

@@ -194,10 +194,12 @@ impl Control {
                     connections: self.ipvs.conn_count() as u64,
                 })))
             }
-            Request::Native(NativeRequest::Reload) => Err(ApiError::with_detail(
-                Errno::Einval,
-                "reload is answered by lvsd, not inside a batch",
-            )),
+            Request::Native(NativeRequest::Reload | NativeRequest::Health) => {
+                Err(ApiError::with_detail(
+                    Errno::Einval,
+                    "reload and health are answered by lvsd, not inside a batch",
+                ))
+            }
             Request::Batch { .. } => Err(ApiError::with_detail(Errno::Einval, "nested batch")),
         }
     }

@@ -62,8 +62,8 @@ pub use conn::{
 };
 pub use frame::{FrameError, read_frame, write_frame};
 pub use msg::{
-    ApiError, Errno, Hello, MAGIC, NativeRequest, NativeResponse, PROTO_VERSION, ReloadReport,
-    Request, Response, Status, Welcome,
+    ApiError, CheckerHealth, Errno, HealthState, Hello, MAGIC, NativeRequest, NativeResponse,
+    PROTO_VERSION, RealHealth, ReloadReport, Request, Response, Status, VsHealth, Welcome,
 };
 pub use types::{
     ConnEntry, ConnProtocol, DaemonConfig, DaemonEntry, DaemonState, DestEntry, DestKey, DestSpec,

@@ -132,6 +132,9 @@ pub enum NativeRequest {
     /// difference (what SIGHUP does); answered by lvsd itself with
     /// [`NativeResponse::Reload`].
     Reload,
+    /// The health checks of the `--config` keepalived.conf, per virtual and
+    /// real server: [`NativeResponse::Health`].
+    Health,
 }
 
 /// The answer to a [`Request`].
@@ -174,6 +177,87 @@ pub enum NativeResponse {
     Status(Status),
     /// [`NativeRequest::Reload`].
     Reload(ReloadReport),
+    /// [`NativeRequest::Health`]: the virtual servers in configuration order.
+    Health(Vec<VsHealth>),
+}
+
+/// State of a real server or checker as the health checks see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HealthState {
+    /// Passing, and (for a real server) in the pool.
+    Up,
+    /// Failed: out of the pool (or at weight 0 under `inhibit_on_failure`).
+    Down,
+    /// Not judged yet: a checker whose first check has not finished (its
+    /// `warmup`), a real server with such a checker.
+    Warming,
+    /// Alive, but out of the pool because the virtual server lost its
+    /// quorum and the sorry server serves.
+    QuorumSorry,
+}
+
+impl HealthState {
+    /// The word shown by `lvsadm health`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthState::Up => "up",
+            HealthState::Down => "down",
+            HealthState::Warming => "warming",
+            HealthState::QuorumSorry => "quorum-sorry",
+        }
+    }
+}
+
+/// Health of one virtual server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VsHealth {
+    /// `ADDR:PORT PROTO`, `fwmark N` or `group NAME PROTO`.
+    pub name: String,
+    /// Whether the quorum is up.
+    pub quorum_up: bool,
+    /// Whether the sorry server serves.
+    pub sorry_active: bool,
+    /// The real servers, in configuration order.
+    pub reals: Vec<RealHealth>,
+}
+
+/// Health of one real server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RealHealth {
+    /// `ADDR:PORT`.
+    pub addr: String,
+    /// Its state.
+    pub state: HealthState,
+    /// Weight in effect in IPVS; `None` when the server is not in the table.
+    pub weight: Option<u32>,
+    /// Milliseconds since its state last changed (since the checks started
+    /// when it never changed).
+    pub since_ms: u64,
+    /// Its checkers, in configuration order.
+    pub checkers: Vec<CheckerHealth>,
+}
+
+/// Health of one checker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckerHealth {
+    /// keepalived keyword (`TCP_CHECK`, `HTTP_GET`, ...).
+    pub kind: String,
+    /// What it probes (`ADDR:PORT`, or the program of a `MISC_CHECK`).
+    pub target: String,
+    /// Its own verdict (up, down, or warming before its first result).
+    pub state: HealthState,
+    /// Consecutive failed checks.
+    pub failures: u32,
+    /// Its `retry`: failures tolerated before it is down.
+    pub retry: u32,
+    /// Whether the last check passed; `None` before the first result.
+    pub last_ok: Option<bool>,
+    /// Why the last check passed or failed (`connect: Connection refused`,
+    /// `HTTP status 503`, `timeout after 3 s`, `digest mismatch`...).
+    pub reason: String,
+    /// Milliseconds since the last result.
+    pub last_ms: Option<u64>,
 }
 
 /// The outcome of a configuration reload.

@@ -26,12 +26,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lvs_config::{Config, Script, ScriptUser, TableService, VirtualServer, VsKey};
-use lvs_proto::{Request, ServiceSpec};
+use lvs_proto::{CheckerHealth, HealthState, RealHealth, Request, ServiceSpec, VsHealth};
 use tokio::task::{AbortHandle, Id, JoinSet};
 use tokio::time::Instant;
 
-use super::{CheckSpec, run};
-use crate::state::{Action, CheckerId, Outcome, RandomSource, ScriptRef, VsMachine};
+use super::{CheckSpec, run_explained};
+use crate::state::{Action, CheckerId, Outcome, RandomSource, ScriptRef, Target, VsMachine};
 use crate::table;
 
 #[derive(Debug)]
@@ -40,6 +40,19 @@ struct Entry {
     services: Vec<ServiceSpec>,
     machine: VsMachine,
     specs: Vec<Vec<Arc<CheckSpec>>>,
+    /// Per real server, per checker: the last results.
+    records: Vec<Vec<Record>>,
+    /// Per real server: when its state (alive, in the pool) last changed.
+    since: Vec<Duration>,
+}
+
+/// The last results of one checker (what `lvsadm health` shows).
+#[derive(Debug, Clone, Default)]
+struct Record {
+    /// Consecutive failed checks.
+    failures: u32,
+    /// Passed, why, when.
+    last: Option<(bool, String, Duration)>,
 }
 
 impl Entry {
@@ -51,7 +64,14 @@ impl Entry {
         out: &mut Vec<Action>,
     ) -> Entry {
         let user = cfg.global.script_user.as_ref();
+        let n = vs.real_servers.len();
         Entry {
+            records: vs
+                .real_servers
+                .iter()
+                .map(|rs| vec![Record::default(); rs.checkers.len()])
+                .collect(),
+            since: vec![now; n],
             vs: vs.clone(),
             services: lvs_config::vs_services(cfg, vs),
             machine: VsMachine::new(vs, now, rng, out),
@@ -67,6 +87,125 @@ impl Entry {
                 .collect(),
         }
     }
+}
+
+impl Entry {
+    /// Records the result of checker `id` at `now`; `before` is whether each
+    /// real server was in the pool before the result was fed.
+    fn record(
+        &mut self,
+        now: Duration,
+        id: CheckerId,
+        outcome: Outcome,
+        why: String,
+        before: &[bool],
+    ) {
+        if let Some(r) = self
+            .records
+            .get_mut(id.real)
+            .and_then(|v| v.get_mut(id.checker))
+        {
+            let ok = !matches!(outcome, Outcome::Down);
+            r.failures = if ok { 0 } else { r.failures.saturating_add(1) };
+            r.last = Some((ok, why, now));
+        }
+        for (real, was) in before.iter().enumerate() {
+            if self.machine.in_pool(real) != *was
+                && let Some(t) = self.since.get_mut(real)
+            {
+                *t = now;
+            }
+        }
+    }
+
+    fn health(&self, now: Duration) -> VsHealth {
+        let proto = self
+            .vs
+            .protocol
+            .map(|p| format!(" {p:?}").to_uppercase())
+            .unwrap_or_default();
+        let ipvs = self.machine.ipvs_dests();
+        let reals = self
+            .vs
+            .real_servers
+            .iter()
+            .enumerate()
+            .map(|(real, rs)| {
+                let checkers: Vec<CheckerHealth> = self
+                    .specs
+                    .get(real)
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(checker, spec)| {
+                        let id = CheckerId { real, checker };
+                        let view = self.machine.checker_view(id);
+                        let rec = self
+                            .records
+                            .get(real)
+                            .and_then(|v| v.get(checker))
+                            .cloned()
+                            .unwrap_or_default();
+                        let state = match view {
+                            Some(v) if !v.has_run => HealthState::Warming,
+                            Some(v) if v.is_up => HealthState::Up,
+                            _ => HealthState::Down,
+                        };
+                        let target = match &spec.kind {
+                            lvs_config::CheckKind::Misc(m) => m.path.command.clone(),
+                            _ => addr_port(spec.target.ip(), spec.target.port()),
+                        };
+                        CheckerHealth {
+                            kind: spec.kind.keyword().to_owned(),
+                            target,
+                            state,
+                            failures: rec.failures,
+                            retry: view.map_or(0, |v| v.retry),
+                            last_ok: rec.last.as_ref().map(|l| l.0),
+                            reason: rec.last.as_ref().map(|l| l.1.clone()).unwrap_or_default(),
+                            last_ms: rec.last.as_ref().map(|l| millis(now.saturating_sub(l.2))),
+                        }
+                    })
+                    .collect();
+                let state = if !self.machine.is_alive(real) {
+                    HealthState::Down
+                } else if checkers.iter().any(|c| c.state == HealthState::Warming) {
+                    HealthState::Warming
+                } else if !self.machine.in_pool(real) {
+                    HealthState::QuorumSorry
+                } else {
+                    HealthState::Up
+                };
+                let weight = ipvs
+                    .iter()
+                    .find(|(t, _)| *t == Target::Real(real))
+                    .map(|(_, d)| d.weight);
+                RealHealth {
+                    addr: addr_port(rs.addr, rs.port),
+                    state,
+                    weight,
+                    since_ms: millis(
+                        now.saturating_sub(self.since.get(real).copied().unwrap_or_default()),
+                    ),
+                    checkers,
+                }
+            })
+            .collect();
+        VsHealth {
+            name: format!("{}{proto}", self.vs.key),
+            quorum_up: self.machine.quorum_up(),
+            sorry_active: self.machine.sorry_active(),
+            reals,
+        }
+    }
+}
+
+fn addr_port(addr: std::net::IpAddr, port: u16) -> String {
+    std::net::SocketAddr::new(addr, port).to_string()
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Whether two virtual servers are the same one (keepalived's `vs_iseq`).
@@ -102,7 +241,7 @@ pub struct Fleet {
     origin: Instant,
     in_flight: BTreeMap<Id, (usize, CheckerId)>,
     handles: BTreeMap<(usize, CheckerId), AbortHandle>,
-    tasks: JoinSet<Outcome>,
+    tasks: JoinSet<(Outcome, String)>,
 }
 
 impl Fleet {
@@ -216,7 +355,7 @@ impl Fleet {
                 let tls = self.tls.clone();
                 let handle = self
                     .tasks
-                    .spawn(async move { run(&spec, tls.as_ref()).await });
+                    .spawn(async move { run_explained(&spec, tls.as_ref()).await });
                 self.in_flight.insert(handle.id(), (vs, id));
                 self.handles.insert((vs, id), handle);
             }
@@ -235,14 +374,17 @@ impl Fleet {
                 let (task, outcome) = match done {
                     Ok((task, outcome)) => (task, Some(outcome)),
                     Err(e) if e.is_cancelled() => (e.id(), None),
-                    Err(e) => (e.id(), Some(Outcome::Down)),
+                    Err(e) => (e.id(), Some((Outcome::Down, format!("check task failed: {e}")))),
                 };
                 if let Some((vs, id)) = self.in_flight.remove(&task) {
                     self.handles.remove(&(vs, id));
-                    if let (Some(outcome), Some(e)) = (outcome, self.entries.get_mut(vs)) {
+                    if let (Some((outcome, why)), Some(e)) = (outcome, self.entries.get_mut(vs)) {
                         let now = self.origin.elapsed();
                         let mut actions = Vec::new();
+                        let before: Vec<bool> =
+                            (0..e.since.len()).map(|r| e.machine.in_pool(r)).collect();
                         e.machine.on_result(now, id, outcome, &mut actions);
+                        e.record(now, id, outcome, why, &before);
                         out.extend(actions.into_iter().map(|a| (vs, a)));
                     }
                 }
@@ -334,7 +476,7 @@ impl Fleet {
         let mut in_flight = BTreeMap::new();
         let mut handles = BTreeMap::new();
         let mut old_handles = std::mem::take(&mut self.handles);
-        for (new, old) in p.carried {
+        for &(new, old) in &p.carried {
             if let Some(h) = old_handles.remove(&old) {
                 in_flight.insert(h.id(), new);
                 handles.insert(new, h);
@@ -343,9 +485,36 @@ impl Fleet {
         for h in old_handles.values() {
             h.abort();
         }
+        let mut entries = p.entries;
+        for ((nv, nid), (ov, oid)) in &p.carried {
+            let old = self.entries.get(*ov);
+            let rec = old.and_then(|o| o.records.get(oid.real)?.get(oid.checker).cloned());
+            let since = old.and_then(|o| o.since.get(oid.real).copied());
+            if let Some(e) = entries.get_mut(*nv) {
+                if let (Some(r), Some(slot)) = (
+                    rec,
+                    e.records
+                        .get_mut(nid.real)
+                        .and_then(|v| v.get_mut(nid.checker)),
+                ) {
+                    *slot = r;
+                }
+                if let (Some(t), Some(slot)) = (since, e.since.get_mut(nid.real)) {
+                    *slot = t;
+                }
+            }
+        }
         self.in_flight = in_flight;
         self.handles = handles;
-        self.entries = p.entries;
+        self.entries = entries;
+    }
+
+    /// What `lvsadm health` shows: every virtual server in configuration
+    /// order, its real servers and their checkers (see
+    /// [`lvs_proto::VsHealth`]).
+    pub fn health(&self) -> Vec<VsHealth> {
+        let now = self.origin.elapsed();
+        self.entries.iter().map(|e| e.health(now)).collect()
     }
 
     /// Stops: aborts running checks and returns, by virtual server, the

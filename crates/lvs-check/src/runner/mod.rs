@@ -121,12 +121,22 @@ impl CheckSpec {
 /// Performs one check. `tls` is the client configuration for SSL_GET (see
 /// [`tls_client_config`]); an SSL_GET without it fails.
 pub async fn run(spec: &CheckSpec, tls: Option<&Arc<rustls::ClientConfig>>) -> Outcome {
-    let ok = match &spec.kind {
+    run_explained(spec, tls).await.0
+}
+
+/// [`run`], with why the check passed or failed, in words for operators
+/// (`connect: Connection refused`, `HTTP status 503`, `timeout after 3 s`,
+/// `digest mismatch`, `exit status 1`...).
+pub async fn run_explained(
+    spec: &CheckSpec,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> (Outcome, String) {
+    let verdict = match &spec.kind {
         CheckKind::Tcp => net::tcp_check(spec).await,
         CheckKind::Http(h) => net::http_check(spec, h, None).await,
         CheckKind::Ssl(h) => match tls {
             Some(cfg) => net::http_check(spec, h, Some(cfg)).await,
-            None => false,
+            None => Err("no TLS client configuration (see the SSL block)".to_owned()),
         },
         CheckKind::Smtp(s) => net::smtp_check(spec, s).await,
         CheckKind::Dns(d) => net::dns_check(spec, d).await,
@@ -139,16 +149,19 @@ pub async fn run(spec: &CheckSpec, tls: Option<&Arc<rustls::ClientConfig>>) -> O
             // disables the checker at load, and a file exec refuses
             // (no `#!`) makes the child exit 0 ("script errors aren't
             // server errors"; lab/keepalived_rules2.out).
-            let code = match exit {
-                MiscExit::Exited(c) => Some(c),
-                MiscExit::SpawnFailed(_) => Some(0),
-                MiscExit::Killed => None,
+            let (code, why) = match exit {
+                MiscExit::Exited(c) => (Some(c), format!("exit status {c}")),
+                MiscExit::SpawnFailed(e) => (Some(0), format!("cannot start ({e}): passes")),
+                MiscExit::Killed => (None, "killed (signal or misc_timeout)".to_owned()),
             };
-            return misc_outcome(code, m.dynamic, spec.configured_weight);
+            return (misc_outcome(code, m.dynamic, spec.configured_weight), why);
         }
         CheckKind::Ping => ping::ping_check(spec).await,
     };
-    if ok { Outcome::Up } else { Outcome::Down }
+    match verdict {
+        Ok(why) => (Outcome::Up, why),
+        Err(why) => (Outcome::Down, why),
+    }
 }
 
 /// Runs the checkers of one virtual server on the [`VsMachine`] schedule.

@@ -35,9 +35,37 @@ async fn connect(spec: &CheckSpec) -> io::Result<TcpStream> {
     socket.connect(spec.target).await
 }
 
+/// Why a check passed (`Ok`) or failed (`Err`), in words for operators.
+pub(super) type Verdict = Result<String, String>;
+
+/// An I/O error as `what: description`, without the `(os error N)` tail:
+/// `connect: Connection refused`.
+pub(super) fn io_reason(what: &str, e: &io::Error) -> String {
+    let text = e.to_string();
+    let text = match text.rfind(" (os error ") {
+        Some(i) if text.ends_with(')') => text[..i].to_owned(),
+        _ => text,
+    };
+    format!("{what}: {text}")
+}
+
+/// `timeout after 3 s` (or `after 1.5 s`).
+pub(super) fn timed_out(bound: std::time::Duration) -> String {
+    let ms = bound.as_millis();
+    if ms.is_multiple_of(1000) {
+        format!("timeout after {} s", ms / 1000)
+    } else {
+        format!("timeout after {} s", bound.as_secs_f64())
+    }
+}
+
 /// TCP_CHECK: the connection is accepted within the timeout.
-pub(super) async fn tcp_check(spec: &CheckSpec) -> bool {
-    matches!(timeout(spec.timeout, connect(spec)).await, Ok(Ok(_)))
+pub(super) async fn tcp_check(spec: &CheckSpec) -> Verdict {
+    match timeout(spec.timeout, connect(spec)).await {
+        Ok(Ok(_)) => Ok("connected".to_owned()),
+        Ok(Err(e)) => Err(io_reason("connect", &e)),
+        Err(_) => Err(timed_out(spec.timeout)),
+    }
 }
 
 /// SSL options of the top-level `SSL { ... }` block.
@@ -133,17 +161,19 @@ pub(super) async fn http_check(
     spec: &CheckSpec,
     check: &HttpCheck,
     tls: Option<&Arc<rustls::ClientConfig>>,
-) -> bool {
+) -> Verdict {
     if check.urls.is_empty() {
-        return false;
+        return Err("no url to check".to_owned());
     }
+    let mut last = String::new();
     for url in &check.urls {
-        let ok = timeout(spec.timeout, http_url(spec, check, url, tls)).await;
-        if !matches!(ok, Ok(Ok(true))) {
-            return false;
-        }
+        last = match timeout(spec.timeout, http_url(spec, check, url, tls)).await {
+            Ok(Ok(ok)) => ok,
+            Ok(Err(e)) => return Err(format!("{}: {e}", url.path)),
+            Err(_) => return Err(format!("{}: {}", url.path, timed_out(spec.timeout))),
+        };
     }
-    true
+    Ok(last)
 }
 
 async fn http_url(
@@ -151,7 +181,7 @@ async fn http_url(
     check: &HttpCheck,
     url: &UrlCheck,
     tls: Option<&Arc<rustls::ClientConfig>>,
-) -> io::Result<bool> {
+) -> Result<String, String> {
     let vhost = url.virtualhost.as_deref().or(spec.virtualhost.as_deref());
     let host = proto::host_header(vhost, spec.target.ip(), spec.target.port());
     let request = proto::http_request(
@@ -159,19 +189,23 @@ async fn http_url(
         &host,
         check.http_protocol.unwrap_or(HttpProtocol::V1_0),
     );
-    let tcp = connect(spec).await?;
+    let tcp = connect(spec).await.map_err(|e| io_reason("connect", &e))?;
     match tls {
         None => http_exchange(tcp, &request, url).await,
         Some(cfg) => {
             let mut cfg = (**cfg).clone();
             cfg.enable_sni = check.enable_sni;
             let name = match (check.enable_sni, check.sni_name.as_deref().or(vhost)) {
-                (true, Some(n)) => ServerName::try_from(n.to_owned())
-                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?,
+                (true, Some(n)) => {
+                    ServerName::try_from(n.to_owned()).map_err(|e| format!("SNI name: {e}"))?
+                }
                 _ => ServerName::IpAddress(spec.target.ip().into()),
             };
             let connector = tokio_rustls::TlsConnector::from(Arc::new(cfg));
-            let stream = connector.connect(name, tcp).await?;
+            let stream = connector
+                .connect(name, tcp)
+                .await
+                .map_err(|e| io_reason("TLS", &e))?;
             http_exchange(stream, &request, url).await
         }
     }
@@ -181,13 +215,15 @@ async fn http_exchange<S: AsyncRead + AsyncWrite + Unpin>(
     mut s: S,
     request: &str,
     url: &UrlCheck,
-) -> io::Result<bool> {
-    s.write_all(request.as_bytes()).await?;
-    s.flush().await?;
+) -> Result<String, String> {
+    let send = |e: io::Error| io_reason("send", &e);
+    let recv = |e: io::Error| io_reason("receive", &e);
+    s.write_all(request.as_bytes()).await.map_err(send)?;
+    s.flush().await.map_err(send)?;
     let mut head = Vec::with_capacity(1024);
     let mut chunk = [0u8; 8192];
     let parsed = loop {
-        let n = read_tolerant(&mut s, &mut chunk).await?;
+        let n = read_tolerant(&mut s, &mut chunk).await.map_err(recv)?;
         if n == 0 {
             break proto::parse_http_head(&head);
         }
@@ -196,29 +232,37 @@ async fn http_exchange<S: AsyncRead + AsyncWrite + Unpin>(
             break Some(h);
         }
         if head.len() > MAX_HEAD {
-            return Ok(false);
+            return Err(format!("HTTP response head over {MAX_HEAD} bytes"));
         }
     };
     let Some(h) = parsed else {
-        return Ok(false);
+        return Err(if head.is_empty() {
+            "closed without an HTTP response".to_owned()
+        } else {
+            "malformed HTTP response".to_owned()
+        });
     };
     if !url.status_ok(h.status) {
-        return Ok(false);
+        return Err(format!("HTTP status {}", h.status));
     }
     let Some(want) = url.digest else {
-        return Ok(true);
+        return Ok(format!("HTTP status {}", h.status));
     };
     let mut md5 = Md5::new();
     md5.update(head.get(h.body_start..).unwrap_or_default());
     loop {
-        let n = read_tolerant(&mut s, &mut chunk).await?;
+        let n = read_tolerant(&mut s, &mut chunk).await.map_err(recv)?;
         if n == 0 {
             break;
         }
         md5.update(&chunk[..n]);
     }
     let got: [u8; 16] = md5.finalize().into();
-    Ok(got == want)
+    if got == want {
+        Ok(format!("HTTP status {}, digest matches", h.status))
+    } else {
+        Err("digest mismatch".to_owned())
+    }
 }
 
 /// Reads, taking a TLS peer that closes without `close_notify` as the end.
@@ -230,32 +274,37 @@ async fn read_tolerant<S: AsyncRead + Unpin>(s: &mut S, buf: &mut [u8]) -> io::R
 }
 
 /// SMTP_CHECK: banner 220, HELO answered 250, then QUIT.
-pub(super) async fn smtp_check(spec: &CheckSpec, check: &SmtpCheck) -> bool {
+pub(super) async fn smtp_check(spec: &CheckSpec, check: &SmtpCheck) -> Verdict {
     let helo = check.helo_name.clone().unwrap_or_else(|| {
         nix::unistd::gethostname()
             .ok()
             .and_then(|h| h.into_string().ok())
             .unwrap_or_else(|| "localhost".into())
     });
-    matches!(
-        timeout(spec.timeout, smtp_exchange(spec, &helo)).await,
-        Ok(Ok(true))
-    )
+    match timeout(spec.timeout, smtp_exchange(spec, &helo)).await {
+        Ok(r) => r,
+        Err(_) => Err(timed_out(spec.timeout)),
+    }
 }
 
-async fn smtp_exchange(spec: &CheckSpec, helo: &str) -> io::Result<bool> {
-    let mut s = connect(spec).await?;
+async fn smtp_exchange(spec: &CheckSpec, helo: &str) -> Verdict {
+    let mut s = connect(spec).await.map_err(|e| io_reason("connect", &e))?;
+    let io = |e: io::Error| io_reason("SMTP", &e);
     let mut buf = Vec::new();
-    if smtp_reply(&mut s, &mut buf).await? != 220 {
-        return Ok(false);
+    let code = smtp_reply(&mut s, &mut buf).await.map_err(io)?;
+    if code != 220 {
+        return Err(format!("SMTP greeting {code}, not 220"));
     }
-    s.write_all(format!("HELO {helo}\r\n").as_bytes()).await?;
-    if smtp_reply(&mut s, &mut buf).await? != 250 {
-        return Ok(false);
+    s.write_all(format!("HELO {helo}\r\n").as_bytes())
+        .await
+        .map_err(io)?;
+    let code = smtp_reply(&mut s, &mut buf).await.map_err(io)?;
+    if code != 250 {
+        return Err(format!("SMTP HELO answered {code}, not 250"));
     }
     // keepalived sends QUIT and does not wait for its answer.
-    s.write_all(b"QUIT\r\n").await?;
-    Ok(true)
+    s.write_all(b"QUIT\r\n").await.map_err(io)?;
+    Ok("SMTP 220, HELO 250".to_owned())
 }
 
 async fn smtp_reply(s: &mut TcpStream, buf: &mut Vec<u8>) -> io::Result<u16> {
@@ -294,10 +343,10 @@ async fn udp_socket(spec: &CheckSpec) -> io::Result<UdpSocket> {
 }
 
 /// DNS_CHECK: a query of `type`/`name` gets a good answer in time.
-pub(super) async fn dns_check(spec: &CheckSpec, check: &DnsCheck) -> bool {
+pub(super) async fn dns_check(spec: &CheckSpec, check: &DnsCheck) -> Verdict {
     let id = (XorShift(seed()).below(1 << 16)) as u16;
     let Ok(query) = proto::dns_query(id, &check.name, check.qtype.qtype()) else {
-        return false;
+        return Err(format!("DNS name `{}` cannot be queried", check.name));
     };
     let exchange = async {
         let s = udp_socket(spec).await?;
@@ -311,13 +360,18 @@ pub(super) async fn dns_check(spec: &CheckSpec, check: &DnsCheck) -> bool {
             }
         }
     };
-    matches!(timeout(spec.timeout, exchange).await, Ok(Ok(true)))
+    match timeout(spec.timeout, exchange).await {
+        Ok(Ok(true)) => Ok("DNS answer".to_owned()),
+        Ok(Ok(false)) => Err("DNS answer refused (rcode or no record)".to_owned()),
+        Ok(Err(e)) => Err(io_reason("DNS", &e)),
+        Err(_) => Err(timed_out(spec.timeout)),
+    }
 }
 
 /// UDP_CHECK: send the payload; with `require_reply`, a reply of the right
 /// length (and pattern) must come in time; without it, only an ICMP error
 /// (seen as a refused receive) fails the check.
-pub(super) async fn udp_check(spec: &CheckSpec, check: &UdpCheck) -> bool {
+pub(super) async fn udp_check(spec: &CheckSpec, check: &UdpCheck) -> Verdict {
     let payload = check.payload.clone().unwrap_or_else(|| {
         let mut r = XorShift(seed());
         (0..16).map(|_| r.below(256) as u8).collect()
@@ -330,15 +384,19 @@ pub(super) async fn udp_check(spec: &CheckSpec, check: &UdpCheck) -> bool {
         Ok::<usize, io::Error>(n).map(|n| buf[..n].to_vec())
     };
     match (timeout(spec.timeout, exchange).await, &check.require_reply) {
-        (Err(_elapsed), None) => true,
-        (Err(_elapsed), Some(_)) => false,
-        (Ok(Err(_)), _) => false,
-        (Ok(Ok(_)), None) => true,
+        (Err(_elapsed), None) => Ok("no ICMP error".to_owned()),
+        (Err(_elapsed), Some(_)) => Err(timed_out(spec.timeout)),
+        (Ok(Err(e)), _) => Err(io_reason("UDP", &e)),
+        (Ok(Ok(_)), None) => Ok("UDP reply".to_owned()),
         (Ok(Ok(reply)), Some(pattern)) => {
             let len = u32::try_from(reply.len()).unwrap_or(u32::MAX);
-            len >= check.min_reply_length
-                && len <= check.max_reply_length
-                && pattern.as_ref().is_none_or(|p| p.matches(&reply))
+            if len < check.min_reply_length || len > check.max_reply_length {
+                Err(format!("UDP reply of {len} bytes"))
+            } else if pattern.as_ref().is_some_and(|p| !p.matches(&reply)) {
+                Err("UDP reply does not match".to_owned())
+            } else {
+                Ok("UDP reply".to_owned())
+            }
         }
     }
 }

@@ -18,12 +18,13 @@ use crate::proto::{icmp_echo_reply_matches, icmp_echo_request};
 static SEQ: AtomicU16 = AtomicU16::new(1);
 
 /// One PING_CHECK.
-pub(super) async fn ping_check(spec: &CheckSpec) -> bool {
+pub(super) async fn ping_check(spec: &CheckSpec) -> super::net::Verdict {
     let addr = spec.target.ip();
-    matches!(
-        tokio::time::timeout(spec.timeout, echo(addr, spec.bind)).await,
-        Ok(Ok(true))
-    )
+    match tokio::time::timeout(spec.timeout, echo(addr, spec.bind)).await {
+        Ok(Ok(_)) => Ok("echo reply".to_owned()),
+        Ok(Err(e)) => Err(super::net::io_reason("ICMP", &e)),
+        Err(_) => Err(super::net::timed_out(spec.timeout)),
+    }
 }
 
 async fn echo(addr: IpAddr, bind: Option<SocketAddr>) -> io::Result<bool> {
