@@ -165,7 +165,16 @@ fn rip_of(name: &str) -> Ipv4Addr {
 
 #[test]
 fn fwmark_10_covers_80_and_443_and_a_persistent_client_sticks() {
-    let lab = lab("fwm");
+    fwmark_case("fwm", &[]);
+}
+
+#[test]
+fn fwmark_10_with_io_afpacket() {
+    fwmark_case("fwmp", &["--io", "afpacket"]);
+}
+
+fn fwmark_case(tag: &str, args: &[&str]) {
+    let lab = lab(tag);
     let _servers = servers(&lab);
     // Seed 003 §2.4: the operator marks 80 and 443 of the VIP with 10.
     iptables(
@@ -189,8 +198,8 @@ fn fwmark_10_covers_80_and_443_and_a_persistent_client_sticks() {
             "10",
         ],
     );
-    let scratch = Scratch::new("e2e-fwmark");
-    let lvsd = Lvsd::start(&lab.dir, &scratch);
+    let scratch = Scratch::new(&format!("e2e-fwmark-{tag}"));
+    let lvsd = Lvsd::start_with(&lab.dir, &scratch, args);
     run(&scratch, &["-A", "-f", "10", "-s", "rr", "-p"]);
     for rip in RIPS {
         run(&scratch, &["-a", "-f", "10", "-r", &rip.to_string(), "-m"]);
