@@ -24,8 +24,9 @@ impl Drop for Dir {
     }
 }
 
-fn dir() -> Dir {
-    let d = std::env::temp_dir().join(format!("lvs-check-fleet-{}", std::process::id()));
+/// A scratch directory per test (tests run in parallel threads).
+fn dir(tag: &str) -> Dir {
+    let d = std::env::temp_dir().join(format!("lvs-check-fleet-{tag}-{}", std::process::id()));
     std::fs::create_dir_all(&d).unwrap();
     std::fs::write(d.join("c.sh"), "read s < \"$1\"\nexit $s\n").unwrap();
     Dir(d)
@@ -77,7 +78,7 @@ async fn until(fleet: &mut Fleet, want: impl Fn(&Action) -> bool) -> Vec<(usize,
 
 #[tokio::test]
 async fn a_failed_server_stays_out_across_a_reload_and_returns_after() {
-    let d = dir();
+    let d = dir("reload");
     for n in 1..=3 {
         state(&d.0, n, 0);
     }
@@ -158,5 +159,95 @@ async fn a_failed_server_stays_out_across_a_reload_and_returns_after() {
             ("10.0.1.2".to_owned(), 4),
             ("10.0.1.3".to_owned(), 1)
         ]
+    );
+}
+
+/// Steps the fleet until `ok` holds for its health report.
+async fn until_health(fleet: &mut Fleet, ok: impl Fn(&[lvs_proto::VsHealth]) -> bool) {
+    tokio::time::timeout(BOUND, async {
+        while !ok(&fleet.health()) {
+            fleet.step(&mut Vec::new()).await;
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("health not reached within {BOUND:?}: {:?}", fleet.health()));
+}
+
+#[tokio::test]
+async fn health_reports_verdicts_reasons_and_weights_and_survives_a_reload() {
+    use lvs_proto::HealthState::{Down, Up, Warming};
+    let d = dir("health");
+    state(&d.0, 1, 1);
+    state(&d.0, 2, 0);
+    let cfg = conf(&d.0, &[(1, 1), (2, 3)]);
+    let mut fleet = Fleet::new(&cfg, None, &mut XorShift(5), &mut Vec::new());
+
+    // Before any result: both alive (no alpha) and in the table with their
+    // weights, but not judged yet.
+    let h = fleet.health();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].name, "10.0.0.1:80 TCP");
+    let rs: Vec<_> = h[0]
+        .reals
+        .iter()
+        .map(|r| (r.addr.as_str(), r.state, r.weight))
+        .collect();
+    assert_eq!(
+        rs,
+        [
+            ("10.0.1.1:80", Warming, Some(1)),
+            ("10.0.1.2:80", Warming, Some(3))
+        ]
+    );
+    let c = &h[0].reals[0].checkers[0];
+    assert_eq!(
+        (c.kind.as_str(), c.state, c.last_ok, c.failures, c.retry),
+        ("MISC_CHECK", Warming, None, 0, 0)
+    );
+    assert!(
+        c.target
+            .ends_with(&format!("{}", d.0.join("st_1").display())),
+        "{}",
+        c.target
+    );
+
+    // RS1's program exits 1 (retry 0: down at once); RS2's exits 0.
+    let judged =
+        |h: &[lvs_proto::VsHealth]| h[0].reals.iter().all(|r| r.checkers[0].last_ok.is_some());
+    until_health(&mut fleet, judged).await;
+    let h = fleet.health();
+    let (r1, r2) = (&h[0].reals[0], &h[0].reals[1]);
+    assert_eq!((r1.state, r1.weight), (Down, None));
+    let c1 = &r1.checkers[0];
+    assert_eq!(
+        (c1.state, c1.last_ok, c1.reason.as_str()),
+        (Down, Some(false), "exit status 1")
+    );
+    assert!(c1.failures >= 1);
+    assert_eq!((r2.state, r2.weight), (Up, Some(3)));
+    let c2 = &r2.checkers[0];
+    assert_eq!(
+        (c2.state, c2.last_ok, c2.failures, c2.reason.as_str()),
+        (Up, Some(true), 0, "exit status 0")
+    );
+
+    // A reload of the same file carries the records: RS1 still down, with
+    // its reason.
+    let prepared = fleet.prepare(&cfg, &mut XorShift(6));
+    fleet.commit(prepared);
+    let h = fleet.health();
+    let c1 = &h[0].reals[0].checkers[0];
+    assert_eq!(
+        (h[0].reals[0].state, c1.last_ok, c1.reason.as_str()),
+        (Down, Some(false), "exit status 1")
+    );
+
+    // RS1 passes again: up with its weight, failures back to 0.
+    state(&d.0, 1, 0);
+    until_health(&mut fleet, |h| h[0].reals[0].state == Up).await;
+    let r1 = &fleet.health()[0].reals[0];
+    assert_eq!(
+        (r1.weight, r1.checkers[0].failures, r1.checkers[0].last_ok),
+        (Some(1), 0, Some(true))
     );
 }
