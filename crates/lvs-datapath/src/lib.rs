@@ -95,7 +95,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub use config::{Config, FwmarkRule, Interface, Neighbour, Route};
 pub use frame::{Frame, HEADROOM};
 
-use lvs_core::conn::{InForward, InVerdict, OutVerdict, PacketMeta, flags as cflags};
+use lvs_core::conn::{InForward, InVerdict, PacketMeta, flags as cflags};
 use lvs_core::sched::{RandomSource, XorShiftRandom};
 use lvs_core::{FwdMethod, Ipvs, Protocol, Time, TunnelConfig};
 use lvs_wire::encap::{Encap, GueCsum, Outer, Tunnel};
@@ -377,21 +377,19 @@ impl<R: RandomSource> Datapath<R> {
         let Some(meta) = self.meta(ip, frame.mark()) else {
             return Verdict::Drop(DropReason::Malformed);
         };
-        let reply = self.ipvs.conn_lookup_out(&meta).is_some();
-        if reply && ip.ttl <= 1 {
-            // `ip_forward` answers before the FORWARD hook runs IPVS.
-            return self.not_ours(now, frame, l3, ip, None);
-        }
-        if reply && let OutVerdict::Forward(of) = self.ipvs.conn_out(now, &meta) {
-            let fwd = self
-                .ipvs
-                .conn_info(of.conn)
-                .map_or(0, |i| (i.flags as u16) & cflags::FWD_MASK);
+        if ip.ttl <= 1 {
+            if self.ipvs.conn_lookup_out(&meta).is_some() {
+                // `ip_forward` answers before the FORWARD hook runs IPVS.
+                return self.not_ours(now, frame, l3, ip, None);
+            }
+        } else if let Some(of) = self.ipvs.conn_reply(now, &meta) {
+            // A reply of a NAT/FULLNAT connection (one lookup: the
+            // connection found, counted and re-armed together).
             let rw = Rewrite {
                 src: Some(of.vaddr),
-                dst: (fwd == cflags::FWD_FULLNAT).then_some(of.caddr),
+                dst: of.fullnat.then_some(of.caddr),
                 src_port: Some(of.vport),
-                dst_port: (fwd == cflags::FWD_FULLNAT).then_some(of.cport),
+                dst_port: of.fullnat.then_some(of.cport),
             };
             let v = self.nat_forward(frame, l3, ip, &of.caddr, rw, false);
             if v == Verdict::Drop(DropReason::NoNeighbour) {

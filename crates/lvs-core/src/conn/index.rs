@@ -36,6 +36,12 @@ impl Index {
         self.len
     }
 
+    /// Whether no id is stored.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
     /// Bytes held by the bucket array.
     pub fn heap_bytes(&self) -> usize {
         self.buckets.capacity() * std::mem::size_of::<Bucket>()
@@ -158,6 +164,7 @@ mod tests {
                     prop_assert!(!idx.remove(hash, id));
                 }
                 prop_assert_eq!(idx.len(), model.len());
+                prop_assert_eq!(idx.is_empty(), model.is_empty());
                 for id in 0..40u32 {
                     match model.get(&id) {
                         Some(h) => prop_assert_eq!(idx.find(*h, |x| x == id), Some(id)),

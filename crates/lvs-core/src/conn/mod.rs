@@ -431,6 +431,9 @@ pub struct OutForward {
     pub caddr: IpAddr,
     /// Destination port: the client's.
     pub cport: u16,
+    /// The connection is FULLNAT: the destination is rewritten too (to
+    /// `caddr:cport`); for NAT it is already the client.
+    pub fullnat: bool,
 }
 
 /// Verdict of [`crate::Ipvs::conn_out`].

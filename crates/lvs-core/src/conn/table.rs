@@ -417,6 +417,10 @@ impl<F: Family> Table<F> {
     /// Reply-side lookup.
     #[inline]
     pub fn find_out(&self, k: &OutKey<F::Addr>) -> Option<u32> {
+        if self.by_out.is_empty() {
+            // DR/TUN only: replies are not indexed, skip the hashing.
+            return None;
+        }
         let h = self.hash_out(k);
         self.by_out
             .find(h, |id| Self::out_key(&self.slab[id]) == *k)

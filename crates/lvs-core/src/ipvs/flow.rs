@@ -1114,19 +1114,75 @@ impl Ipvs {
                 }
             }
         };
+        OutVerdict::Forward(self.out_found::<F>(now, id, pkt))
+    }
+
+    /// Count, transition and re-arm connection `id` for the server →
+    /// client packet `pkt` that belongs to it.
+    fn out_found<F: Family>(&mut self, now: Time, id: u32, pkt: &PacketMeta) -> OutForward {
         let dest = F::table(&self.conn).get(id).dest;
         self.count(dest, pkt.len, false);
         self.transition::<F>(id, Dir::Output, pkt);
         let t = F::table_mut(&mut self.conn);
-        let e = *t.get(id);
-        t.arm(id, now.0 + u64::from(e.timeout) * 1000);
-        OutVerdict::Forward(OutForward {
+        let timeout = t.get(id).timeout;
+        t.arm(id, now.0 + u64::from(timeout) * 1000);
+        let e = t.get(id);
+        OutForward {
             conn: ConnId::new(F::AF, id),
             vaddr: F::to_ip(e.vaddr),
             vport: e.vport,
             caddr: F::to_ip(e.caddr),
             cport: e.cport,
-        })
+            fullnat: e.flags & flags::FWD_MASK == flags::FWD_FULLNAT,
+        }
+    }
+
+    /// [`Ipvs::conn_lookup_out`] and, when it finds a connection,
+    /// [`Ipvs::conn_out`], with one hash lookup on the common path: the
+    /// reply of a NAT/FULLNAT connection (found by the reply index before
+    /// due timers run, as that pair of calls finds it). `None` when the
+    /// lookup finds nothing, or when a timer due at `now` ended the
+    /// connection and `conn_out` would not forward the packet.
+    pub fn conn_reply(&mut self, now: Time, pkt: &PacketMeta) -> Option<OutForward> {
+        match (pkt.saddr, pkt.daddr) {
+            (IpAddr::V4(_), IpAddr::V4(_)) => self.conn_reply_af::<V4>(now, pkt),
+            (IpAddr::V6(_), IpAddr::V6(_)) => self.conn_reply_af::<V6>(now, pkt),
+            _ => None,
+        }
+    }
+
+    fn conn_reply_af<F: Family>(&mut self, now: Time, pkt: &PacketMeta) -> Option<OutForward> {
+        let key = OutKey {
+            proto: pkt.proto.number(),
+            daddr: F::from_ip(&pkt.saddr)?,
+            dport: pkt.sport,
+            raddr: F::from_ip(&pkt.daddr)?,
+            rport: pkt.dport,
+        };
+        let id = F::table(&self.conn).find_out(&key)?;
+        self.reply_found::<F>(now, id, pkt)
+    }
+
+    /// The rest of [`Ipvs::conn_reply`] once the lookup found `id` (kept
+    /// out of line: the lookup that misses, every client → server packet,
+    /// stays small).
+    #[inline(never)]
+    fn reply_found<F: Family>(
+        &mut self,
+        now: Time,
+        id: u32,
+        pkt: &PacketMeta,
+    ) -> Option<OutForward> {
+        self.expire(now);
+        if F::table(&self.conn).is_live(id) {
+            // Expiry only frees entries, and the index keeps the order of
+            // equal keys, so `id` is still the first match.
+            return Some(self.out_found::<F>(now, id, pkt));
+        }
+        match self.conn_out_af::<F>(now, pkt) {
+            OutVerdict::Forward(o) => Some(o),
+            OutVerdict::Pass => None,
+        }
     }
 
     // --------------------------------------------------------------- sync
