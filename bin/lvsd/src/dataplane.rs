@@ -1344,6 +1344,73 @@ mod tests {
         assert_eq!(endpoints(&f), Some((v4("10.10.0.161"), v4("10.10.0.100"))));
     }
 
+    /// Ethernet + IPv4 + UDP header, `src:sport -> dst:dport`.
+    fn udp4(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Vec<u8> {
+        let mut b = vec![0u8; 14 + 20 + 8];
+        b[12..14].copy_from_slice(&[0x08, 0x00]);
+        b[14] = 0x45;
+        b[16..18].copy_from_slice(&28u16.to_be_bytes());
+        b[22] = 64;
+        b[23] = 17;
+        b[26..30].copy_from_slice(&src);
+        b[30..34].copy_from_slice(&dst);
+        b[34..36].copy_from_slice(&sport.to_be_bytes());
+        b[36..38].copy_from_slice(&dport.to_be_bytes());
+        b[38..40].copy_from_slice(&8u16.to_be_bytes());
+        b
+    }
+
+    #[test]
+    fn a_translated_destination_is_the_reply_source_an_untouched_one_is_not() {
+        let client = [172, 16, 10, 22];
+        let vip = [172, 16, 10, 21];
+        let rip = [192, 168, 100, 39];
+        let input = udp4(client, 40000, vip, 53);
+        // NAT: the destination became RIP:53, which will answer from there.
+        assert_eq!(
+            nat_reply_key(&input, &udp4(client, 40000, rip, 53)),
+            Some(SteerKey::reply_source(
+                steer_proto::UDP,
+                v4("192.168.100.39"),
+                53
+            ))
+        );
+        // NAT to another port.
+        assert_eq!(
+            nat_reply_key(&input, &udp4(client, 40000, rip, 5353)),
+            Some(SteerKey::reply_source(
+                steer_proto::UDP,
+                v4("192.168.100.39"),
+                5353
+            ))
+        );
+        // DR: same addresses and ports (only the MACs change).
+        assert_eq!(nat_reply_key(&input, &input), None);
+        // Not IP.
+        assert_eq!(nat_reply_key(&[0u8; 20], &input), None);
+    }
+
+    #[test]
+    fn fwmark_nat_destinations_with_a_port_are_reply_sources_for_every_protocol() {
+        let mut c = lvs_control::Control::new(lvs_core::Time::ZERO, "t");
+        for argv in [
+            &["-A", "-f", "10", "-s", "rr"][..],
+            &["-a", "-f", "10", "-r", "192.168.100.39:8080", "-m"],
+            &["-a", "-f", "10", "-r", "192.168.100.23", "-m"],
+            &["-A", "-f", "11"],
+            &["-a", "-f", "11", "-r", "192.168.100.40:80", "-g"],
+        ] {
+            let (rc, _, err) = lvs_control::run_ipvsadm(&mut c, lvs_core::Time::ZERO, argv, "");
+            assert_eq!(rc, 0, "{err}");
+        }
+        let want: HashSet<SteerKey> = [steer_proto::TCP, steer_proto::UDP, steer_proto::SCTP]
+            .into_iter()
+            .map(|p| SteerKey::reply_source(p, v4("192.168.100.39"), 8080))
+            .collect();
+        assert_eq!(steering_keys(&c.ipvs), want);
+        assert_eq!(fwmark_marks(&c.ipvs), vec![10, 11]);
+    }
+
     #[test]
     fn longest_prefix_wins() {
         let routes = [
