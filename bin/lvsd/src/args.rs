@@ -1,12 +1,12 @@
 //! Command line: `lvsd [--socket PATH] [--config FILE] [--interfaces IF[,IF]] [--io xdp|afpacket]
-//! [--fullnat-laddr ADDR[,ADDR]]`, or `lvsd --config-test FILE`.
+//! [--fullnat-laddr ADDR[,ADDR]] [--metrics ADDR:PORT]`, or `lvsd --config-test FILE`.
 
 use std::path::PathBuf;
 
 /// Usage text (`--help`, and after an argument error).
 pub const USAGE: &str = "\
 Usage: lvsd [--socket PATH] [--config FILE] [--interfaces IF[,IF]] [--io xdp|afpacket]
-            [--fullnat-laddr ADDR[,ADDR]]
+            [--fullnat-laddr ADDR[,ADDR]] [--metrics ADDR:PORT]
        lvsd --config-test FILE
 
   --socket PATH       control socket (default: $LVSD_SOCKET, else /run/lvs/lvsd.sock)
@@ -20,6 +20,8 @@ Usage: lvsd [--socket PATH] [--config FILE] [--interfaces IF[,IF]] [--io xdp|afp
   --io KIND           packet I/O: xdp (XDP steering + AF_XDP, default) or afpacket
   --fullnat-laddr LIST  FULLNAT local addresses (comma-separated, IPv4 and/or
                       IPv6): the sources of connections to --fullnat real servers
+  --metrics ADDR:PORT serve Prometheus metrics at http://ADDR:PORT/metrics (off
+                      by default)
   -h, --help      print this help
   -V, --version   print the version
 ";
@@ -37,6 +39,8 @@ pub struct Options {
     pub io: IoKind,
     /// `--fullnat-laddr` (comma-separated): the FULLNAT local address pool.
     pub fullnat_laddrs: Vec<std::net::IpAddr>,
+    /// `--metrics`: where to serve `GET /metrics`.
+    pub metrics: Option<std::net::SocketAddr>,
 }
 
 /// Packet I/O backend (`--io`).
@@ -98,7 +102,13 @@ pub fn parse(args: &[String]) -> Result<Parsed, ArgError> {
         }
         if !matches!(
             name,
-            "--socket" | "--config" | "--config-test" | "--interfaces" | "--io" | "--fullnat-laddr"
+            "--socket"
+                | "--config"
+                | "--config-test"
+                | "--interfaces"
+                | "--io"
+                | "--fullnat-laddr"
+                | "--metrics"
         ) {
             return Err(ArgError::Unexpected(a.clone()));
         }
@@ -136,6 +146,10 @@ pub fn parse(args: &[String]) -> Result<Parsed, ArgError> {
                     None => return Err(ArgError::BadValue(name.to_string(), value)),
                 }
             }
+            "--metrics" => match value.parse() {
+                Ok(a) => opts.metrics.replace(a).is_some(),
+                Err(_) => return Err(ArgError::BadValue(name.to_string(), value)),
+            },
             _ => {
                 opts.io = match value.as_str() {
                     "xdp" | "af_xdp" => IoKind::Xdp,
@@ -227,6 +241,30 @@ mod tests {
             panic!("not parsed")
         };
         assert_eq!((o.interfaces, o.io), (None, IoKind::Xdp));
+    }
+
+    #[test]
+    fn metrics_address() {
+        let Ok(Parsed::Run(o)) = p(&["--metrics", "127.0.0.1:9917"]) else {
+            panic!("not parsed")
+        };
+        assert_eq!(o.metrics, Some("127.0.0.1:9917".parse().unwrap()));
+        let Ok(Parsed::Run(o)) = p(&["--metrics=[::1]:9100"]) else {
+            panic!("not parsed")
+        };
+        assert_eq!(o.metrics, Some("[::1]:9100".parse().unwrap()));
+        assert_eq!(
+            p(&["--metrics", "127.0.0.1"]),
+            Err(ArgError::BadValue("--metrics".into(), "127.0.0.1".into()))
+        );
+        assert_eq!(
+            p(&["--metrics=:1", "--metrics=127.0.0.1:2"]),
+            Err(ArgError::BadValue("--metrics".into(), ":1".into()))
+        );
+        assert_eq!(
+            p(&["--metrics=127.0.0.1:1", "--metrics=127.0.0.1:2"]),
+            Err(ArgError::Repeated("--metrics".into()))
+        );
     }
 
     #[test]

@@ -58,6 +58,9 @@
 //!   worker (its XDP programs are detached); the socket file is
 //!   removed (only when it is still the one this process bound) and the
 //!   process exits 0.
+//! - **Metrics**: `--metrics ADDR:PORT` serves `GET /metrics` for
+//!   Prometheus, built on demand under the control lock: see the `metrics`
+//!   module.
 //! - **Logs**: `tracing` to standard error; `RUST_LOG` filters (default
 //!   `info`).
 
@@ -65,6 +68,7 @@ mod args;
 mod dataplane;
 mod ha;
 mod health;
+mod metrics;
 mod server;
 
 use std::io::IsTerminal;

@@ -58,6 +58,9 @@ pub enum StartError {
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signal(io::Error),
+    /// The `--metrics` listener could not be bound.
+    #[error("metrics listener {0}: {1}")]
+    Metrics(std::net::SocketAddr, io::Error),
     /// The data plane could not start.
     #[error("data plane: {0}")]
     Dataplane(#[from] dataplane::DataplaneError),
@@ -217,6 +220,10 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
         }
     }
 
+    let metrics = match opts.metrics {
+        Some(a) => Some(crate::metrics::bind(a).map_err(|e| StartError::Metrics(a, e))?),
+        None => None,
+    };
     let listener = bind(&path)?;
     let dataplane = match start_dataplane(&opts, &shared) {
         Ok(d) => d,
@@ -238,6 +245,10 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
 
     let timers = tokio::spawn(timers(shared.clone()));
     let ha = crate::ha::start(&opts, &shared, dataplane.is_some());
+    let metrics = metrics.map(|l| {
+        tracing::info!("metrics on http://{:?}/metrics", l.local_addr());
+        tokio::spawn(crate::metrics::serve(l, shared.clone()))
+    });
     let mut next_id: u64 = 0;
     loop {
         tokio::select! {
@@ -272,6 +283,9 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
         h.shutdown().await;
     }
     timers.abort();
+    if let Some(m) = metrics {
+        m.abort();
+    }
     ha.stop();
     if let Some(d) = dataplane {
         d.stop();
