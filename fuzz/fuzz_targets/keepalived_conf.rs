@@ -38,6 +38,7 @@ fuzz_target!(|data: &[u8]| {
         max_files: 64,
         max_replayed_lines: 20_000,
         max_line_len: 64 << 10,
+        max_output_bytes: 4 << 20,
     };
     let (_lines, _diags) = lvs_config::expand(&fs, Path::new(ROOT), &opts);
     let report = lvs_config::check(&fs, Path::new(ROOT), &opts);

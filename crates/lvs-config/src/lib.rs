@@ -71,6 +71,9 @@ pub struct Options {
     pub max_replayed_lines: usize,
     /// Longest line after parameter substitution, in bytes.
     pub max_line_len: usize,
+    /// Most bytes of preprocessed text in total (replays of long lines
+    /// could otherwise reach `max_replayed_lines` × `max_line_len`).
+    pub max_output_bytes: usize,
 }
 
 impl Default for Options {
@@ -82,6 +85,7 @@ impl Default for Options {
             max_files: 4096,
             max_replayed_lines: 1_000_000,
             max_line_len: 1 << 20,
+            max_output_bytes: 64 << 20,
         }
     }
 }

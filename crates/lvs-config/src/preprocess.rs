@@ -31,8 +31,9 @@
 //!
 //! Every logical line keeps the file and line it came from (for replays and
 //! multi-line expansions: the line that triggered them). Work is bounded:
-//! include depth, total replayed lines, line length and substitutions per
-//! line are limited by [`crate::Options`]; hitting a limit is an error.
+//! include depth, files opened, total replayed lines, line length, total
+//! output bytes and substitutions per line are limited by
+//! [`crate::Options`]; hitting a limit is an error.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -156,6 +157,8 @@ pub(crate) struct Preprocessor<'a> {
     stack: Vec<Frame>,
     pending: Option<PendingDef>,
     replayed: usize,
+    /// Bytes of the lines produced so far.
+    produced: usize,
     rng: u64,
     out: Preprocessed,
 }
@@ -177,6 +180,7 @@ impl<'a> Preprocessor<'a> {
             pending: None,
             replayed: 0,
             // xorshift64* must not start at zero.
+            produced: 0,
             rng: opts.random_seed | 1,
             out: Preprocessed::default(),
         }
@@ -191,6 +195,21 @@ impl<'a> Preprocessor<'a> {
         }
         while let Some(raw) = self.next_raw() {
             if let Some(line) = self.process(raw) {
+                self.produced = self.produced.saturating_add(line.text.len() + 1);
+                if self.produced > self.opts.max_output_bytes {
+                    self.diags.error(
+                        DiagKind::Limit,
+                        &line.loc(0),
+                        format!(
+                            "more than {} bytes after preprocessing - giving up",
+                            self.opts.max_output_bytes
+                        ),
+                        "",
+                    );
+                    self.stack.clear();
+                    self.pending = None;
+                    break;
+                }
                 self.out.lines.push(line);
             }
         }
