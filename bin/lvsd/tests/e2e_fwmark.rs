@@ -4,7 +4,8 @@
 //! operator's own netfilter rule (`iptables -t mangle ... -j MARK
 //! --set-mark 10`, read by lvsd through its NFQUEUE chain), persistent
 //! client connection (PCC, `-t VIP:0 -p`) and persistent port connection
-//! (PPC, `-t VIP:80 -p`), and what happens to established connections of a
+//! (PPC, `-t VIP:80 -p`), the same fwmark over IPv6 (`ip6tables` marks),
+//! and what happens to established connections of a
 //! deleted service or real server (the kernel drops their packets
 //! silently while their entries live: `bin/lvsd/lab/ops_nodest.out`).
 //!
@@ -366,5 +367,124 @@ fn established_connections_of_a_deleted_service_or_server_are_dropped_not_reset(
     }
     // A new connection to the deleted service is the director's: refused.
     assert!(Session::open(&lab.cli, Some(CLIENT1), SocketAddr::new(VIP.into(), 80)).is_err());
+    drop(lvsd);
+}
+
+/// A TCP server on `[addr]:port` in `ns` writing `name\n` to every
+/// connection and closing it; stops with the test process (bounded).
+fn v6_server(ns: &NetNs, addr: std::net::Ipv6Addr, port: u16, name: &'static str) {
+    use std::io::Write as _;
+    let listener = ns
+        .run(move || std::net::TcpListener::bind(SocketAddr::new(addr.into(), port)))
+        .unwrap()
+        .unwrap();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().take(16).flatten() {
+            let _ = s.write_all(format!("{name}\n").as_bytes());
+        }
+    });
+}
+
+/// The first line a connection from `[src]` to `[VIP6]:port` receives.
+fn v6_get(ns: &NetNs, src: std::net::Ipv6Addr, dst: SocketAddr) -> String {
+    use std::io::Read as _;
+    ns.run(move || {
+        let sock = socket2::Socket::new(
+            socket2::Domain::IPV6,
+            socket2::Type::STREAM,
+            Some(socket2::Protocol::TCP),
+        )
+        .unwrap();
+        sock.bind(&SocketAddr::new(src.into(), 0).into()).unwrap();
+        sock.connect_timeout(&dst.into(), std::time::Duration::from_secs(3))
+            .unwrap_or_else(|e| panic!("[{src}] -> {dst}: {e}"));
+        let mut s: std::net::TcpStream = sock.into();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(3)))
+            .unwrap();
+        let mut text = String::new();
+        let _ = s.read_to_string(&mut text);
+        text.trim_end().to_string()
+    })
+    .unwrap()
+}
+
+#[test]
+fn fwmark_over_ipv6_with_ip6tables_marks() {
+    use std::net::Ipv6Addr;
+    let lab = lab("fwm6");
+    let vip6: Ipv6Addr = "fd00:1::21".parse().unwrap();
+    let c1: Ipv6Addr = "fd00:1::22".parse().unwrap();
+    let c2: Ipv6Addr = "fd00:1::30".parse().unwrap();
+    let rips: [Ipv6Addr; 2] = ["fd00:2::39".parse().unwrap(), "fd00:2::23".parse().unwrap()];
+    for (ns, a, dev) in [
+        (&lab.cli, "fd00:1::22/64", "c0"),
+        (&lab.cli, "fd00:1::30/64", "c0"),
+        (&lab.dir, "fd00:1::21/64", "d0"),
+        (&lab.dir, "fd00:2::17/64", "d1"),
+        (&lab.rs[0], "fd00:2::39/64", "r0"),
+        (&lab.rs[1], "fd00:2::23/64", "r0"),
+    ] {
+        sh(ns, &["-6", "addr", "add", a, "dev", dev, "nodad"]);
+    }
+    for r in &lab.rs {
+        sh(r, &["-6", "route", "add", "default", "via", "fd00:2::17"]);
+    }
+    sysctl(&lab.dir, "net.ipv6.conf.all.forwarding", "1");
+    for (i, name) in ["RS1", "RS2"].into_iter().enumerate() {
+        for port in [80, 443] {
+            v6_server(&lab.rs[i], rips[i], port, name);
+        }
+    }
+    let st = Command::new("ip")
+        .args(["netns", "exec", lab.dir.name(), "ip6tables"])
+        .args([
+            "-t",
+            "mangle",
+            "-A",
+            "PREROUTING",
+            "-d",
+            "fd00:1::21",
+            "-p",
+            "tcp",
+        ])
+        .args([
+            "-m",
+            "multiport",
+            "--dports",
+            "80,443",
+            "-j",
+            "MARK",
+            "--set-mark",
+            "10",
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let scratch = Scratch::new("e2e-fwmark-v6");
+    let lvsd = Lvsd::start(&lab.dir, &scratch);
+    run(&scratch, &["-A", "-f", "10", "-6", "-s", "rr", "-p"]);
+    for rip in rips {
+        run(
+            &scratch,
+            &["-a", "-f", "10", "-6", "-r", &format!("[{rip}]:0"), "-m"],
+        );
+    }
+    let plain = list(&scratch, &["-ln"]);
+    assert!(
+        plain
+            .lines()
+            .any(|l| l.starts_with("FWM") && l.contains("IPv6")),
+        "{plain}"
+    );
+    let at = |port| SocketAddr::new(vip6.into(), port);
+    let first = v6_get(&lab.cli, c1, at(80));
+    assert_eq!(
+        first,
+        "RS2",
+        "rr starts with the last added; lvsd log:\n{}",
+        lvsd.log_text()
+    );
+    assert_eq!(v6_get(&lab.cli, c1, at(443)), "RS2", "both ports stick");
+    assert_eq!(v6_get(&lab.cli, c2, at(443)), "RS1", "the second client");
     drop(lvsd);
 }
