@@ -993,3 +993,253 @@ fn ipv6_takeover_with_unsolicited_neighbour_advertisements() {
         d2.log_text()
     );
 }
+
+/// Gratuitous ARPs (requests, sender = target address) for the addresses
+/// `ips` seen on the client's `c0`, with the time each arrived; counted
+/// from a packet socket in the client's namespace until dropped.
+struct ArpCounter {
+    stop: Arc<AtomicBool>,
+    seen: Arc<Mutex<Vec<(Ipv4Addr, Instant)>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl ArpCounter {
+    fn start(cli: &NetNs) -> ArpCounter {
+        use lvs_io::PacketIo;
+        let index = {
+            let out = cli.ip(&["-o", "link", "show", "dev", "c0"]).unwrap();
+            let text = String::from_utf8(out.stdout).unwrap();
+            text.split(':')
+                .next()
+                .unwrap()
+                .trim()
+                .parse::<u32>()
+                .unwrap()
+        };
+        let mut sock = cli
+            .run(|| lvs_io::PacketSocket::bind(index))
+            .unwrap()
+            .unwrap();
+        let stop = Arc::new(AtomicBool::new(false));
+        let seen: Arc<Mutex<Vec<(Ipv4Addr, Instant)>>> = Arc::default();
+        let (stop2, seen2) = (stop.clone(), seen.clone());
+        let thread = std::thread::spawn(move || {
+            while !stop2.load(Ordering::Relaxed) {
+                if !sock.poll(20).unwrap_or(false) {
+                    continue;
+                }
+                let _ = sock.recv_batch(64, |f, len| {
+                    let f = &f[..len];
+                    // Ethernet type ARP, request (1), sender IP = target IP.
+                    if len >= 42
+                        && f[12..14] == [0x08, 0x06]
+                        && f[20..22] == [0, 1]
+                        && f[28..32] == f[38..42]
+                    {
+                        let ip = Ipv4Addr::new(f[28], f[29], f[30], f[31]);
+                        seen2.lock().unwrap().push((ip, Instant::now()));
+                    }
+                    lvs_io::Action::Drop
+                });
+            }
+        });
+        ArpCounter {
+            stop,
+            seen,
+            thread: Some(thread),
+        }
+    }
+
+    /// Arrival times of the gratuitous ARPs for `ip` since `since`.
+    fn times(&self, ip: Ipv4Addr, since: Instant) -> Vec<Duration> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(a, t)| *a == ip && *t >= since)
+            .map(|(_, t)| *t - since)
+            .collect()
+    }
+}
+
+impl Drop for ArpCounter {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Number of lines of `text` containing `what`.
+fn count(text: &str, what: &str) -> usize {
+    text.lines().filter(|l| l.contains(what)).count()
+}
+
+/// Whether `ns` holds `addr` on `e0`.
+fn holds(ns: &NetNs, addr: &str) -> bool {
+    let out = ns.ip(&["-o", "addr", "show", "dev", "e0"]).unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .split_whitespace()
+        .any(|w| w == addr)
+}
+
+/// Reload reaches VRRP (keepalived's SIGHUP rules, `docs/ha.md`): while 20
+/// long transfers run through the master d1, both keepalived.conf files
+/// gain a second VIP 10.77.0.101 and `lvsadm reload` applies them, d2's
+/// first (an advert whose address count differs from the configured one is
+/// discarded, as keepalived does even with `skip_check_adv_addr`: reloading
+/// only one director would let the backup take over after its down timer;
+/// d1's reload follows within milliseconds and its advert with the new list
+/// leaves at once). The new VIP appears on d1 (announced by
+/// `garp_master_repeat` = 5 gratuitous ARPs, the count the client sees),
+/// the old one is never removed, neither director logs a transition or any
+/// VIP removal, d2 stays BACKUP, and every transfer completes intact.
+#[test]
+fn reload_on_the_master_adds_a_vip_and_changes_nothing_else() {
+    assert!(
+        is_root(),
+        "this privileged test needs root (network namespaces, XDP, raw sockets): run the suite as root"
+    );
+    let lab = lab_tagged("r");
+    let _servers = [
+        Server::start(&lab.rs[0], VIP, "rs1"),
+        Server::start(&lab.rs[1], VIP, "rs2"),
+    ];
+    let conf = |state: &str, prio: u8, extra: bool| {
+        let c = keepalived_conf(state, prio, false).replace(
+            "    virtual_ipaddress {\n        10.77.0.100/32\n",
+            &format!(
+                "    garp_master_delay 0\n    virtual_ipaddress {{\n        10.77.0.100/32\n{}",
+                if extra {
+                    "        10.77.0.101/32\n"
+                } else {
+                    ""
+                }
+            ),
+        );
+        assert!(c.contains("garp_master_delay 0"));
+        c
+    };
+    let d1 = Director::start(
+        &lab.d[0],
+        Scratch::new("ha-r1"),
+        &conf("MASTER", 150, false),
+    );
+    let d2 = Director::start(
+        &lab.d[1],
+        Scratch::new("ha-r2"),
+        &conf("BACKUP", 100, false),
+    );
+    let ctx = |d1: &Director, d2: &Director| {
+        format!("d1 log:\n{}\nd2 log:\n{}", d1.log_text(), d2.log_text())
+    };
+    assert!(
+        wait(Duration::from_secs(10), || d1.state() == "MASTER"
+            && d2.state() == "BACKUP"),
+        "election: {}",
+        ctx(&d1, &d2)
+    );
+    let arps = ArpCounter::start(&lab.cli);
+    let started = Arc::new(AtomicUsize::new(0));
+    let results: Arc<Mutex<Vec<Result<(), String>>>> = Arc::default();
+    let ports: Arc<Mutex<Vec<u16>>> = Arc::default();
+    let longs = {
+        let (started, results, ports) = (started.clone(), results.clone(), ports.clone());
+        lab.cli
+            .run(move || {
+                (0..STREAMS)
+                    .map(|_| {
+                        let (started, results, ports) =
+                            (started.clone(), results.clone(), ports.clone());
+                        std::thread::spawn(move || {
+                            let r = long_transfer(&started, &ports);
+                            results.lock().unwrap().push(r);
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap()
+    };
+    assert!(
+        wait(Duration::from_secs(10), || started.load(Ordering::SeqCst)
+            == STREAMS),
+        "transfers did not start: {:?}",
+        results.lock().unwrap()
+    );
+    // What the logs say from now on.
+    let mark = (d1.log_text().len(), d2.log_text().len());
+    std::fs::write(
+        d2.scratch.dir.join("keepalived.conf"),
+        conf("BACKUP", 100, true),
+    )
+    .unwrap();
+    std::fs::write(
+        d1.scratch.dir.join("keepalived.conf"),
+        conf("MASTER", 150, true),
+    )
+    .unwrap();
+    let reloaded = Instant::now();
+    for d in [&d2, &d1] {
+        let out = common::client_with(
+            &d.scratch,
+            "lvsadm",
+            &d.scratch.socket(),
+            &["reload"],
+            "",
+            |_| {},
+        );
+        assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    }
+    let appeared = wait(Duration::from_secs(5), || {
+        holds(&lab.d[0], "10.77.0.101/32")
+    });
+    let appeared_after = reloaded.elapsed();
+    for h in longs {
+        h.join().unwrap();
+    }
+    let results = results.lock().unwrap().clone();
+    let intact = results.iter().filter(|r| r.is_ok()).count();
+    let garps = arps.times(Ipv4Addr::new(10, 77, 0, 101), reloaded);
+    eprintln!(
+        "reload: new VIP on d1 {appeared_after:?} after the reload; {} gratuitous ARPs for it; \
+         long transfers intact {intact}/{STREAMS}",
+        garps.len()
+    );
+    assert!(appeared, "10.77.0.101 not on d1: {}", ctx(&d1, &d2));
+    assert!(holds(&lab.d[0], "10.77.0.100/32"));
+    assert!(!holds(&lab.d[1], "10.77.0.101/32"));
+    let (l1, l2) = (
+        d1.log_text().split_off(mark.0),
+        d2.log_text().split_off(mark.1),
+    );
+    assert!(
+        l1.contains("reload: 1 instance(s) kept, 0 new, 0 removed"),
+        "{l1}"
+    );
+    assert!(
+        l1.contains("VI_1: reload: 1 VIP(s) added, 0 removed, 1 kept"),
+        "{l1}"
+    );
+    assert_eq!(
+        (count(&l1, "entering"), count(&l2, "entering")),
+        (0, 0),
+        "a transition was logged: {}",
+        ctx(&d1, &d2)
+    );
+    assert_eq!(count(&l1, "VIP(s)") - count(&l1, "VIP(s) added"), 0, "{l1}");
+    assert!(
+        l2.contains("reload: 1 instance(s) kept, 0 new, 0 removed"),
+        "{l2}"
+    );
+    assert_eq!(count(&l2, "added 1 VIP"), 0, "{l2}");
+    assert_eq!(
+        (d1.state().as_str(), d2.state().as_str()),
+        ("MASTER", "BACKUP")
+    );
+    // garp_master_repeat (5, the default) for the new address, no more
+    // (garp_master_delay 0: no second burst).
+    assert_eq!(garps.len(), 5, "{garps:?}");
+    assert_eq!(intact, STREAMS, "{results:?}\n{}", ctx(&d1, &d2));
+}

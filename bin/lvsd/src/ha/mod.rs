@@ -31,22 +31,93 @@ pub fn interface_mac(index: u32) -> Option<[u8; 6]> {
     link.mac.get(..6)?.try_into().ok()
 }
 
-/// The running HA threads.
+/// The running HA threads. The VRRP driver lives in [`RELOAD`], where a
+/// reload finds it (or starts one).
 #[derive(Debug)]
 pub struct Ha {
     sync: Option<sync::SyncDaemons>,
-    vrrp: Option<vrrp::VrrpDriver>,
 }
 
 impl Ha {
     /// Stops VRRP first (its masters hand over), then the sync daemons.
     pub fn stop(self) {
-        if let Some(v) = self.vrrp {
+        let driver = reload_target().take().and_then(|t| t.vrrp);
+        if let Some(v) = driver {
             v.stop();
         }
         if let Some(s) = self.sync {
             s.stop();
         }
+    }
+}
+
+/// What a reload of the keepalived.conf reaches (set by [`start`] on a
+/// director that serves; a control-plane-only lvsd has none).
+#[derive(Debug)]
+struct ReloadTarget {
+    shared: std::sync::Arc<crate::server::Shared>,
+    status: std::path::PathBuf,
+    /// The `lvs_sync_daemon` of the running configuration.
+    sync: Option<lvs_config::LvsSyncDaemon>,
+    vrrp: Option<vrrp::VrrpDriver>,
+}
+
+static RELOAD: std::sync::Mutex<Option<ReloadTarget>> = std::sync::Mutex::new(None);
+
+fn reload_target() -> std::sync::MutexGuard<'static, Option<ReloadTarget>> {
+    RELOAD
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Reload hook (SIGHUP / `lvsadm reload`, called by the reload path with
+/// the newly parsed keepalived.conf once it applied the virtual servers):
+/// the VRRP instances and the sync daemons move to `cfg` as keepalived's
+/// do (see `vrrp::reload`). With a running VRRP driver it gets the whole
+/// configuration (instances and `lvs_sync_daemon`); without one, a
+/// changed `lvs_sync_daemon` restarts the daemons here, and instances that
+/// appeared start a driver. Returns at once: the driver applies it
+/// between two socket polls.
+pub fn reload(cfg: &lvs_config::Config) {
+    let mut guard = reload_target();
+    let Some(t) = guard.as_mut() else {
+        return;
+    };
+    if let Some(v) = &t.vrrp {
+        v.reload(cfg.clone());
+        return;
+    }
+    let new = cfg.global.lvs_sync_daemon.clone();
+    if new != t.sync {
+        let mut control = t.shared.lock();
+        let now = t.shared.now();
+        for st in [
+            lvs_proto::DaemonState::Master,
+            lvs_proto::DaemonState::Backup,
+        ] {
+            let _ = control.handle(now, lvs_proto::Request::StopDaemon(st));
+        }
+        drop(control);
+        tracing::info!("reload: lvs_sync_daemon changed, sync daemons restarted");
+        if let Some(sd) = new.as_ref().filter(|s| s.instance.is_none()) {
+            start_both(&t.shared, sd);
+        }
+    }
+    t.sync = new;
+    t.vrrp = vrrp::start(cfg, t.shared.clone(), t.status.clone());
+}
+
+/// Starts both sync daemons of an `lvs_sync_daemon` without an instance.
+pub(crate) fn start_both(shared: &crate::server::Shared, sd: &lvs_config::LvsSyncDaemon) {
+    let mut control = shared.lock();
+    let now = shared.now();
+    for state in [
+        lvs_proto::DaemonState::Master,
+        lvs_proto::DaemonState::Backup,
+    ] {
+        let req = lvs_proto::Request::StartDaemon(daemon_config(sd, state, None));
+        let resp = control.handle(now, req);
+        tracing::info!("lvs_sync_daemon {state:?} on {}: {resp:?}", sd.interface);
     }
 }
 
@@ -96,11 +167,12 @@ pub fn start(
         {
             tracing::info!("control plane only: VRRP instances and sync daemons are not run");
         }
-        return Ha {
-            sync: None,
-            vrrp: None,
-        };
+        return Ha { sync: None };
     }
+    let socket = opts.socket.clone().unwrap_or_else(lvs_proto::socket_path);
+    let mut status = socket.into_os_string();
+    status.push(".vrrp");
+    let status: std::path::PathBuf = status.into();
     let mut vrrp = None;
     if let Some(cfg) = &config {
         if let Some(sd) = cfg
@@ -109,21 +181,19 @@ pub fn start(
             .as_ref()
             .filter(|s| s.instance.is_none())
         {
-            let mut control = shared.lock();
-            let now = shared.now();
-            for state in [
-                lvs_proto::DaemonState::Master,
-                lvs_proto::DaemonState::Backup,
-            ] {
-                let req = lvs_proto::Request::StartDaemon(daemon_config(sd, state, None));
-                let resp = control.handle(now, req);
-                tracing::info!("lvs_sync_daemon {state:?} on {}: {resp:?}", sd.interface);
-            }
+            start_both(shared, sd);
         }
-        let socket = opts.socket.clone().unwrap_or_else(lvs_proto::socket_path);
-        let mut status = socket.into_os_string();
-        status.push(".vrrp");
-        vrrp = vrrp::start(cfg, shared.clone(), status.into());
+        vrrp = vrrp::start(cfg, shared.clone(), status.clone());
+    }
+    if opts.config.is_some() {
+        *reload_target() = Some(ReloadTarget {
+            shared: shared.clone(),
+            status,
+            sync: config
+                .as_ref()
+                .and_then(|c| c.global.lvs_sync_daemon.clone()),
+            vrrp,
+        });
     }
     let sync = match sync::start(shared.clone()) {
         Ok(s) => Some(s),
@@ -132,5 +202,5 @@ pub fn start(
             None
         }
     };
-    Ha { sync, vrrp }
+    Ha { sync }
 }

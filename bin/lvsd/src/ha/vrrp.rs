@@ -87,6 +87,8 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::server::Shared;
 
+mod reload;
+
 /// Default VRRP IPv4 group.
 const GROUP4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
 /// Default VRRP IPv6 group.
@@ -95,7 +97,7 @@ const GROUP6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
 const MAX_WAIT: Duration = Duration::from_millis(5);
 
 /// A VIP as it is put on an interface.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct Vip {
     addr: IpAddr,
     prefix: u8,
@@ -120,9 +122,18 @@ struct Inst {
 pub struct VrrpDriver {
     stop: Arc<AtomicBool>,
     thread: JoinHandle<()>,
+    reload: std::sync::mpsc::Sender<Config>,
 }
 
 impl VrrpDriver {
+    /// Hands a reloaded configuration to the thread (applied between two
+    /// socket polls; see the `reload` module).
+    pub fn reload(&self, cfg: Config) {
+        if self.reload.send(cfg).is_err() {
+            tracing::error!("vrrp: the thread is gone, reload not applied");
+        }
+    }
+
     /// Shuts the instances down (priority-0 adverts, VIPs removed) and
     /// stops the thread.
     pub fn stop(self) {
@@ -470,6 +481,15 @@ fn build(cfg: &Config) -> (VrrpConfig, Vec<Inst>, Vec<Watch>) {
     (vc, insts, tracks.watches)
 }
 
+/// The sync groups the engine runs, with their notify settings.
+fn groups_of(cfg: &Config, vc: &VrrpConfig) -> Vec<(String, VrrpNotify)> {
+    cfg.vrrp_sync_groups
+        .iter()
+        .filter(|g| vc.groups.iter().any(|x| x.name == g.name))
+        .map(|g| (g.name.clone(), g.notify.clone()))
+        .collect()
+}
+
 /// Starts the driver when the configuration has usable instances.
 pub fn start(cfg: &Config, shared: Arc<Shared>, status: PathBuf) -> Option<VrrpDriver> {
     if cfg.vrrp_instances.is_empty() {
@@ -479,12 +499,7 @@ pub fn start(cfg: &Config, shared: Arc<Shared>, status: PathBuf) -> Option<VrrpD
     if insts.is_empty() {
         return None;
     }
-    let groups: Vec<(String, VrrpNotify)> = cfg
-        .vrrp_sync_groups
-        .iter()
-        .filter(|g| vc.groups.iter().any(|x| x.name == g.name))
-        .map(|g| (g.name.clone(), g.notify.clone()))
-        .collect();
+    let groups = groups_of(cfg, &vc);
     let engine = match Vrrp::new(vc) {
         Ok(e) => e,
         Err(e) => {
@@ -500,7 +515,10 @@ pub fn start(cfg: &Config, shared: Arc<Shared>, status: PathBuf) -> Option<VrrpD
         .filter(|s| s.instance.is_some());
     let stop = Arc::new(AtomicBool::new(false));
     let stop2 = stop.clone();
+    let (tx, rx) = std::sync::mpsc::channel();
     let mut driver = Driver {
+        reload_rx: rx,
+        sync_cfg: cfg.global.lvs_sync_daemon.clone(),
         engine,
         insts,
         groups,
@@ -521,10 +539,18 @@ pub fn start(cfg: &Config, shared: Arc<Shared>, status: PathBuf) -> Option<VrrpD
         .name("lvsd-vrrp".into())
         .spawn(move || driver.run(&stop2))
         .ok()?;
-    Some(VrrpDriver { stop, thread })
+    Some(VrrpDriver {
+        stop,
+        thread,
+        reload: tx,
+    })
 }
 
 struct Driver {
+    /// Reloaded configurations.
+    reload_rx: std::sync::mpsc::Receiver<Config>,
+    /// The whole `lvs_sync_daemon` of the running configuration.
+    sync_cfg: Option<LvsSyncDaemon>,
     engine: Vrrp,
     insts: Vec<Inst>,
     groups: Vec<(String, VrrpNotify)>,
@@ -723,6 +749,36 @@ fn na_frame(mac: [u8; 6], ip: Ipv6Addr) -> [u8; 86] {
     f
 }
 
+/// Sends `repeat` gratuitous ARPs (IPv4) or unsolicited neighbour
+/// advertisements (IPv6) for each of `vips` from its interface.
+fn garp_vips(name: &str, vips: &[Vip], repeat: u32) {
+    for v in vips {
+        let Some((index, _)) = super::interface_v4(&v.dev) else {
+            continue;
+        };
+        let Some(mac) = super::interface_mac(index) else {
+            continue;
+        };
+        let mut sock = match lvs_io::PacketSocket::bind(index) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("vrrp: {}: gratuitous ARP socket: {e}", name);
+                return;
+            }
+        };
+        let frame: Vec<u8> = match v.addr {
+            IpAddr::V4(a) => garp_frame(mac, a).to_vec(),
+            IpAddr::V6(a) => na_frame(mac, a).to_vec(),
+        };
+        for _ in 0..repeat {
+            use lvs_io::PacketIo;
+            if let Err(e) = sock.send_batch(&[&frame]) {
+                tracing::debug!("vrrp: {}: gratuitous ARP / NA: {e}", name);
+            }
+        }
+    }
+}
+
 impl Driver {
     fn now(&self) -> Duration {
         self.epoch.elapsed()
@@ -746,7 +802,19 @@ impl Driver {
             "table {GUARD_TABLE}\ndelete table {GUARD_TABLE}\n"
         ));
         self.holding = vec![false; self.insts.len()];
+        self.open_sockets();
+        let now = self.now();
+        let actions = self.engine.start(now).to_vec();
+        self.apply(&actions);
+        self.write_status();
+        self.serve(stop);
+    }
+
+    /// Opens the raw socket of every (interface, family) an instance uses
+    /// and closes the ones no instance uses any more.
+    fn open_sockets(&mut self) {
         let keys: Vec<(String, bool)> = self.insts.iter().map(|i| (i.dev.clone(), i.v6)).collect();
+        self.sockets.retain(|k, _| keys.contains(k));
         for key in keys {
             if self.sockets.contains_key(&key) {
                 continue;
@@ -763,12 +831,15 @@ impl Driver {
                 Err(e) => tracing::error!("vrrp: raw socket on {}: {e}", key.0),
             }
         }
-        let now = self.now();
-        let actions = self.engine.start(now).to_vec();
-        self.apply(&actions);
-        self.write_status();
+    }
+
+    /// The main loop, until `stop`; then the instances shut down.
+    fn serve(&mut self, stop: &AtomicBool) {
         let mut rx = vec![0u8; 65536];
         while !stop.load(Ordering::Relaxed) {
+            while let Ok(cfg) = self.reload_rx.try_recv() {
+                self.reload(&cfg);
+            }
             let mut got = false;
             let keys: Vec<(String, bool)> = self.sockets.keys().cloned().collect();
             for key in keys {
@@ -1058,31 +1129,7 @@ impl Driver {
         let Some(inst) = self.insts.get(id.0) else {
             return;
         };
-        for v in &inst.vips {
-            let Some((index, _)) = super::interface_v4(&v.dev) else {
-                continue;
-            };
-            let Some(mac) = super::interface_mac(index) else {
-                continue;
-            };
-            let mut sock = match lvs_io::PacketSocket::bind(index) {
-                Ok(s) => s,
-                Err(e) => {
-                    tracing::warn!("vrrp: {}: gratuitous ARP socket: {e}", inst.name);
-                    return;
-                }
-            };
-            let frame: Vec<u8> = match v.addr {
-                IpAddr::V4(a) => garp_frame(mac, a).to_vec(),
-                IpAddr::V6(a) => na_frame(mac, a).to_vec(),
-            };
-            for _ in 0..repeat {
-                use lvs_io::PacketIo;
-                if let Err(e) = sock.send_batch(&[&frame]) {
-                    tracing::debug!("vrrp: {}: gratuitous ARP / NA: {e}", inst.name);
-                }
-            }
-        }
+        garp_vips(&inst.name, &inst.vips, repeat);
     }
 
     fn notify(&mut self, id: InstanceId, state: State, priority: u8) {
