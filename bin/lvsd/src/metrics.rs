@@ -20,18 +20,24 @@
 //!   `family` for a fwmark service), `lvs_server_*` per real server (the
 //!   service's labels plus `rip`, `rport`, `method`), `lvs_connections`,
 //!   `lvs_connection_templates`, `lvs_services`, `lvs_sync_daemon`,
-//!   `lvs_build_info{version}`. Counters are the kernel's `ip_vs_stats`
+//!   `lvs_build_info{version}`; with a keepalived.conf `--config`, the
+//!   health checks' states (`lvs_health_*`, asked of the health task after
+//!   the lock is released, bounded by 2 s); with VRRP instances, their
+//!   state and priority (`lvs_vrrp_*`, read from the driver's status file
+//!   `SOCKET.vrrp`, the one `lvsadm vrrp` reads). Counters are the kernel's `ip_vs_stats`
 //!   totals (connections, packets and bytes in/out: what `--stats` prints),
 //!   gauges its 2-second estimator's rates (what `--rate` prints), the
 //!   destination's ActiveConn / InActConn / PersistConn and weight.
 
 use std::fmt::Write as _;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use lvs_proto::{
-    DaemonEntry, Family, FwdMethod, Request, Response, ServiceEntry, ServiceKey, Stats,
+    DaemonEntry, Family, FwdMethod, HealthState, Request, Response, ServiceEntry, ServiceKey,
+    Stats, VsHealth,
 };
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -65,6 +71,81 @@ pub struct Snapshot {
     pub templates: u64,
     /// Running sync daemons.
     pub daemons: Vec<DaemonEntry>,
+    /// Health checks of a keepalived.conf `--config` (empty without).
+    pub health: Vec<VsHealth>,
+    /// VRRP instances (empty when none runs).
+    pub vrrp: Vec<VrrpInstance>,
+}
+
+/// One VRRP instance as lvsd's VRRP driver reports it in its status file
+/// (`SOCKET.vrrp`, the one `lvsadm vrrp` reads: `NAME STATE PRIORITY DEV
+/// VIPS` per line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VrrpInstance {
+    /// `vrrp_instance` name.
+    pub name: String,
+    /// `INIT`, `BACKUP`, `MASTER` or `FAULT`.
+    pub state: String,
+    /// Effective priority.
+    pub priority: i64,
+    /// Interface.
+    pub interface: String,
+}
+
+/// The VRRP states, in the order of their `lvs_vrrp_instance_state` series.
+pub const VRRP_STATES: [&str; 4] = ["INIT", "BACKUP", "MASTER", "FAULT"];
+
+/// Reads a VRRP status file; lines that do not parse are skipped.
+pub fn parse_vrrp_status(text: &str) -> Vec<VrrpInstance> {
+    text.lines()
+        .filter_map(|l| {
+            let mut f = l.split_ascii_whitespace();
+            let name = f.next()?.to_string();
+            let state = f.next()?.to_string();
+            let priority = f.next()?.parse().ok()?;
+            let interface = f.next()?.to_string();
+            Some(VrrpInstance {
+                name,
+                state,
+                priority,
+                interface,
+            })
+        })
+        .collect()
+}
+
+/// Where the scrape finds what is not in the control.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// The control socket path (the VRRP status file is `SOCKET.vrrp`).
+    pub socket: PathBuf,
+}
+
+impl Sources {
+    fn vrrp_status(&self) -> PathBuf {
+        let mut p = self.socket.clone().into_os_string();
+        p.push(".vrrp");
+        p.into()
+    }
+}
+
+/// Longest wait for the health checks' answer.
+const HEALTH_BOUND: Duration = Duration::from_secs(2);
+
+/// A full snapshot: the control's numbers ([`Snapshot::take`]), then,
+/// outside the control lock, the health checks' states and the VRRP
+/// status file.
+pub async fn collect(shared: &Shared, sources: &Sources) -> Snapshot {
+    let mut snap = Snapshot::take(shared);
+    if let Some(h) = shared.health_checks() {
+        snap.health = tokio::time::timeout(HEALTH_BOUND, h.health())
+            .await
+            .unwrap_or_default();
+    }
+    if let Ok(text) = std::fs::read_to_string(sources.vrrp_status()) {
+        snap.vrrp = parse_vrrp_status(&text);
+    }
+    snap
 }
 
 impl Snapshot {
@@ -89,6 +170,8 @@ impl Snapshot {
             connections,
             templates,
             daemons,
+            health: Vec::new(),
+            vrrp: Vec::new(),
         }
     }
 }
@@ -347,6 +430,8 @@ pub fn render(snap: &Snapshot) -> String {
             weight.get_or_create(&l).set(i64::from(d.spec.weight));
         }
     }
+    render_health(&mut registry, &snap.health);
+    render_vrrp(&mut registry, &snap.vrrp);
     let mut out = String::new();
     if encode(&mut out, &registry).is_err() {
         // Writing into a String does not fail; keep the scrape readable.
@@ -354,6 +439,88 @@ pub fn render(snap: &Snapshot) -> String {
         let _ = writeln!(out, "# EOF");
     }
     out
+}
+
+/// The health-check states, in the order of their series.
+const HEALTH_STATES: [HealthState; 4] = [
+    HealthState::Up,
+    HealthState::Down,
+    HealthState::Warming,
+    HealthState::QuorumSorry,
+];
+
+fn render_health(registry: &mut Registry, health: &[VsHealth]) {
+    let state = MetricFamily::<Labels, Gauge>::default();
+    let quorum = MetricFamily::<Labels, Gauge>::default();
+    let sorry = MetricFamily::<Labels, Gauge>::default();
+    let failures = MetricFamily::<Labels, Gauge>::default();
+    registry.register(
+        "lvs_health_server_state",
+        "Health-check state of this real server (1 for its state, 0 for the others)",
+        state.clone(),
+    );
+    registry.register(
+        "lvs_health_quorum_up",
+        "Whether this virtual server has its quorum",
+        quorum.clone(),
+    );
+    registry.register(
+        "lvs_health_sorry_server_active",
+        "Whether this virtual server's sorry server serves",
+        sorry.clone(),
+    );
+    registry.register(
+        "lvs_health_checker_failures",
+        "Consecutive failed checks of this checker",
+        failures.clone(),
+    );
+    for vs in health {
+        let vl: Labels = vec![("virtual_server", vs.name.clone())];
+        quorum.get_or_create(&vl).set(i64::from(vs.quorum_up));
+        sorry.get_or_create(&vl).set(i64::from(vs.sorry_active));
+        for r in &vs.reals {
+            let mut rl = vl.clone();
+            rl.push(("real_server", r.addr.clone()));
+            for st in HEALTH_STATES {
+                let mut l = rl.clone();
+                l.push(("state", st.as_str().to_string()));
+                state.get_or_create(&l).set(i64::from(r.state == st));
+            }
+            for c in &r.checkers {
+                let mut l = rl.clone();
+                l.push(("checker", c.kind.clone()));
+                l.push(("target", c.target.clone()));
+                failures.get_or_create(&l).set(i64::from(c.failures));
+            }
+        }
+    }
+}
+
+fn render_vrrp(registry: &mut Registry, vrrp: &[VrrpInstance]) {
+    let state = MetricFamily::<Labels, Gauge>::default();
+    let priority = MetricFamily::<Labels, Gauge>::default();
+    registry.register(
+        "lvs_vrrp_instance_state",
+        "VRRP state of this instance (1 for its state, 0 for the others)",
+        state.clone(),
+    );
+    registry.register(
+        "lvs_vrrp_instance_priority",
+        "Effective VRRP priority of this instance",
+        priority.clone(),
+    );
+    for v in vrrp {
+        let l: Labels = vec![
+            ("instance", v.name.clone()),
+            ("interface", v.interface.clone()),
+        ];
+        priority.get_or_create(&l).set(v.priority);
+        for st in VRRP_STATES {
+            let mut sl = l.clone();
+            sl.push(("state", st.to_string()));
+            state.get_or_create(&sl).set(i64::from(v.state == st));
+        }
+    }
 }
 
 /// Binds the metrics listener (at start, so that a bad address stops it).
@@ -364,11 +531,12 @@ pub fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 /// Serves scrapes until the task is aborted.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, sources: Sources) {
+    let sources = Arc::new(sources);
     loop {
         match listener.accept().await {
             Ok((stream, _)) => {
-                tokio::spawn(answer(stream, shared.clone()));
+                tokio::spawn(answer(stream, shared.clone(), sources.clone()));
             }
             Err(e) => {
                 tracing::warn!("metrics accept failed: {e}");
@@ -412,7 +580,7 @@ fn route(head: &[u8]) -> Route {
     }
 }
 
-async fn answer(mut stream: TcpStream, shared: Arc<Shared>) {
+async fn answer(mut stream: TcpStream, shared: Arc<Shared>, sources: Arc<Sources>) {
     let mut buf = vec![0u8; MAX_HEAD];
     let mut len = 0usize;
     let read = tokio::time::timeout(HEAD_TIMEOUT, async {
@@ -438,7 +606,7 @@ async fn answer(mut stream: TcpStream, shared: Arc<Shared>) {
     };
     let (status, ctype, body, head) = match route {
         Route::Metrics { head } => {
-            let snap = Snapshot::take(&shared);
+            let snap = collect(&shared, &sources).await;
             ("200 OK", CONTENT_TYPE, render(&snap), head)
         }
         Route::Index { head } => (
@@ -591,6 +759,7 @@ mod tests {
                 mcast_port: None,
                 mcast_ttl: None,
             }],
+            ..Snapshot::default()
         }
     }
 
@@ -720,6 +889,99 @@ mod tests {
         assert_eq!(s.get("lvs_services").map(String::as_str), Some("0"));
         assert!(!text.contains("lvs_server_weight{"), "{text}");
         assert!(text.contains("\nlvs_connections 0\n"), "{text}");
+    }
+
+    #[test]
+    fn health_and_vrrp() {
+        use lvs_proto::{CheckerHealth, RealHealth};
+        let checker = |failures| CheckerHealth {
+            kind: "TCP_CHECK".into(),
+            target: "192.168.1.1:80".into(),
+            state: HealthState::Down,
+            failures,
+            retry: 2,
+            last_ok: Some(false),
+            reason: "connect: Connection refused".into(),
+            last_ms: Some(10),
+        };
+        let real = |addr: &str, state| RealHealth {
+            addr: addr.into(),
+            state,
+            weight: Some(1),
+            since_ms: 5,
+            checkers: vec![checker(4)],
+        };
+        let snap = Snapshot {
+            health: vec![VsHealth {
+                name: "10.0.0.1:80 TCP".into(),
+                quorum_up: false,
+                sorry_active: true,
+                reals: vec![
+                    real("192.168.1.1:80", HealthState::Down),
+                    real("192.168.1.2:80", HealthState::QuorumSorry),
+                ],
+            }],
+            vrrp: parse_vrrp_status(
+                "VI_1 MASTER 150 eth0 10.0.0.1/32\nbroken line\nVI_2 BACKUP 100 eth1 \n",
+            ),
+            ..Snapshot::default()
+        };
+        assert_eq!(snap.vrrp.len(), 2, "{:?}", snap.vrrp);
+        let s = samples(&render(&snap));
+        let get = |k: &str| s.get(k).map(String::as_str).unwrap_or("<missing>");
+        let vs = r#"virtual_server="10.0.0.1:80 TCP""#;
+        assert_eq!(get(&format!("lvs_health_quorum_up{{{vs}}}")), "0");
+        assert_eq!(get(&format!("lvs_health_sorry_server_active{{{vs}}}")), "1");
+        let r1 = format!(r#"{vs},real_server="192.168.1.1:80""#);
+        let r2 = format!(r#"{vs},real_server="192.168.1.2:80""#);
+        for (r, st, v) in [
+            (&r1, "down", "1"),
+            (&r1, "up", "0"),
+            (&r1, "warming", "0"),
+            (&r1, "quorum-sorry", "0"),
+            (&r2, "quorum-sorry", "1"),
+            (&r2, "down", "0"),
+        ] {
+            assert_eq!(
+                get(&format!(r#"lvs_health_server_state{{{r},state="{st}"}}"#)),
+                v,
+                "{r} {st}"
+            );
+        }
+        assert_eq!(
+            get(&format!(
+                r#"lvs_health_checker_failures{{{r1},checker="TCP_CHECK",target="192.168.1.1:80"}}"#
+            )),
+            "4"
+        );
+        let vi1 = r#"instance="VI_1",interface="eth0""#;
+        let vi2 = r#"instance="VI_2",interface="eth1""#;
+        assert_eq!(get(&format!("lvs_vrrp_instance_priority{{{vi1}}}")), "150");
+        assert_eq!(get(&format!("lvs_vrrp_instance_priority{{{vi2}}}")), "100");
+        assert_eq!(
+            get(&format!(
+                r#"lvs_vrrp_instance_state{{{vi1},state="MASTER"}}"#
+            )),
+            "1"
+        );
+        assert_eq!(
+            get(&format!(
+                r#"lvs_vrrp_instance_state{{{vi1},state="BACKUP"}}"#
+            )),
+            "0"
+        );
+        assert_eq!(
+            get(&format!(
+                r#"lvs_vrrp_instance_state{{{vi2},state="BACKUP"}}"#
+            )),
+            "1"
+        );
+        assert_eq!(
+            get(&format!(
+                r#"lvs_vrrp_instance_state{{{vi2},state="FAULT"}}"#
+            )),
+            "0"
+        );
     }
 
     #[test]

@@ -108,6 +108,11 @@ impl Shared {
         lock(&self.control)
     }
 
+    /// The health checks of a keepalived.conf `--config`, if any.
+    pub(crate) fn health_checks(&self) -> Option<&crate::health::Handle> {
+        self.health.get()
+    }
+
     /// How many requests were handled (a change marker).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
@@ -247,7 +252,10 @@ pub async fn run(opts: Options) -> Result<(), StartError> {
     let ha = crate::ha::start(&opts, &shared, dataplane.is_some());
     let metrics = metrics.map(|l| {
         tracing::info!("metrics on http://{:?}/metrics", l.local_addr());
-        tokio::spawn(crate::metrics::serve(l, shared.clone()))
+        let sources = crate::metrics::Sources {
+            socket: path.clone(),
+        };
+        tokio::spawn(crate::metrics::serve(l, shared.clone(), sources))
     });
     let mut next_id: u64 = 0;
     loop {
