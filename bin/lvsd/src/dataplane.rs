@@ -858,9 +858,6 @@ impl Worker {
         let Some(fw) = self.fwmark.as_mut() else {
             return (0, false);
         };
-        if self.marks.is_empty() {
-            return (0, false);
-        }
         let mut missed = false;
         let mut npending = 0usize;
         let mut last_drop: Option<u32> = None;
