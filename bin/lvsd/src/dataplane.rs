@@ -690,6 +690,7 @@ impl Worker {
                 self.retry_held(&mut frame);
                 last_retry = Instant::now();
             }
+            self.publish_stats();
             if received == 0 && !self.ports.is_empty() {
                 idle_turn = (idle_turn + 1) % self.ports.len();
                 if let Err(e) = self.ports[idle_turn].io.poll(1) {
@@ -720,6 +721,34 @@ impl Worker {
             "data plane stopped"
         );
         // Dropping the ports (by the caller dropping `self`) detaches the programs.
+    }
+
+    /// Publishes the counters for `--metrics` (a copy, no allocation).
+    fn publish_stats(&self) {
+        let c = self.dp.counters();
+        let s = &self.counters;
+        let local = self.local.as_ref();
+        self.shared
+            .dataplane_stats()
+            .publish(crate::metrics::DataplaneValues {
+                forwarded: c.forwarded,
+                local: c.local,
+                dropped: c.dropped,
+                replies: c.replies,
+                tx: s.tx,
+                tx_failed: s.tx_failed,
+                no_neighbour: s.no_neighbour,
+                held: s.held,
+                hold_expired: s.hold_expired,
+                no_port: s.no_port,
+                not_steered: s.not_steered,
+                local_not_reinjected: s.local_not_reinjected,
+                local_reply_dropped: s.local_reply_dropped,
+                local_delivered: local.map_or(0, |l| l.delivered),
+                local_failed: local.map_or(0, |l| l.failed),
+                local_replies: local.map_or(0, |l| l.replies),
+                held_now: self.held.iter().filter(|h| h.since.is_some()).count() as u64,
+            });
     }
 
     /// Processes the held frames again (neighbours were just re-read).

@@ -24,7 +24,11 @@
 //!   health checks' states (`lvs_health_*`, asked of the health task after
 //!   the lock is released, bounded by 2 s); with VRRP instances, their
 //!   state and priority (`lvs_vrrp_*`, read from the driver's status file
-//!   `SOCKET.vrrp`, the one `lvsadm vrrp` reads). Counters are the kernel's `ip_vs_stats`
+//!   `SOCKET.vrrp`, the one `lvsadm vrrp` reads); with a data plane, its
+//!   counters (`lvs_dataplane_*`: engine verdicts, frames sent, drops by
+//!   the shell's reasons, held frames), which the worker publishes once per
+//!   loop turn into [`DataplaneStats`] (a copy under an uncontended lock of
+//!   its own, never the control lock). Counters are the kernel's `ip_vs_stats`
 //!   totals (connections, packets and bytes in/out: what `--stats` prints),
 //!   gauges its 2-second estimator's rates (what `--rate` prints), the
 //!   destination's ActiveConn / InActConn / PersistConn and weight.
@@ -75,6 +79,8 @@ pub struct Snapshot {
     pub health: Vec<VsHealth>,
     /// VRRP instances (empty when none runs).
     pub vrrp: Vec<VrrpInstance>,
+    /// The data plane's counters (`None`: control plane only).
+    pub dataplane: Option<DataplaneValues>,
 }
 
 /// One VRRP instance as lvsd's VRRP driver reports it in its status file
@@ -90,6 +96,72 @@ pub struct VrrpInstance {
     pub priority: i64,
     /// Interface.
     pub interface: String,
+}
+
+/// The data plane's numbers: the engine's verdicts (`lvs_datapath`) and
+/// the shell's counters (`dataplane` module), all since start.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DataplaneValues {
+    /// Engine verdicts: forwarded, handed to the stack, dropped (a frame
+    /// retried after a neighbour miss counts each time), ICMP answers.
+    pub forwarded: u64,
+    /// See [`DataplaneValues::forwarded`].
+    pub local: u64,
+    /// See [`DataplaneValues::forwarded`].
+    pub dropped: u64,
+    /// See [`DataplaneValues::forwarded`].
+    pub replies: u64,
+    /// Frames sent.
+    pub tx: u64,
+    /// Frames the socket refused (dropped).
+    pub tx_failed: u64,
+    /// Next hop without a MAC (the frame is held, or dropped when the pool
+    /// is full).
+    pub no_neighbour: u64,
+    /// Frames held while their next hop was resolved.
+    pub held: u64,
+    /// Held frames dropped when their time was up.
+    pub hold_expired: u64,
+    /// Frames for an interface lvsd does not serve (dropped).
+    pub no_port: u64,
+    /// AF_PACKET frames that are not IPVS business (left to the kernel).
+    pub not_steered: u64,
+    /// `Local` verdicts not reinjected (fragments, or frames the kernel
+    /// already has).
+    pub local_not_reinjected: u64,
+    /// Local real servers' frames the engine did not send out (dropped).
+    pub local_reply_dropped: u64,
+    /// Frames delivered to local real servers through the TAP.
+    pub local_delivered: u64,
+    /// Frames the TAP refused.
+    pub local_failed: u64,
+    /// Frames read back from local real servers.
+    pub local_replies: u64,
+    /// Frames held right now.
+    pub held_now: u64,
+}
+
+/// Where the data-plane worker publishes its numbers for the scrape: one
+/// uncontended lock and a copy per loop turn, no allocation.
+#[derive(Debug, Default)]
+pub struct DataplaneStats(std::sync::Mutex<Option<DataplaneValues>>);
+
+impl DataplaneStats {
+    /// The worker's latest numbers.
+    pub fn publish(&self, v: DataplaneValues) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(v);
+    }
+
+    /// The latest numbers; `None` when no data plane runs.
+    pub fn get(&self) -> Option<DataplaneValues> {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// The VRRP states, in the order of their `lvs_vrrp_instance_state` series.
@@ -172,6 +244,7 @@ impl Snapshot {
             daemons,
             health: Vec::new(),
             vrrp: Vec::new(),
+            dataplane: shared.dataplane_stats().get(),
         }
     }
 }
@@ -432,6 +505,9 @@ pub fn render(snap: &Snapshot) -> String {
     }
     render_health(&mut registry, &snap.health);
     render_vrrp(&mut registry, &snap.vrrp);
+    if let Some(d) = &snap.dataplane {
+        render_dataplane(&mut registry, d);
+    }
     let mut out = String::new();
     if encode(&mut out, &registry).is_err() {
         // Writing into a String does not fail; keep the scrape readable.
@@ -494,6 +570,87 @@ fn render_health(registry: &mut Registry, health: &[VsHealth]) {
             }
         }
     }
+}
+
+fn render_dataplane(registry: &mut Registry, d: &DataplaneValues) {
+    let verdicts = MetricFamily::<Labels, Counter>::default();
+    registry.register(
+        "lvs_dataplane_verdicts",
+        "Verdicts of the packet engine (a frame retried after a neighbour miss counts again)",
+        verdicts.clone(),
+    );
+    for (v, n) in [
+        ("forward", d.forwarded),
+        ("local", d.local),
+        ("drop", d.dropped),
+        ("reply", d.replies),
+    ] {
+        verdicts
+            .get_or_create(&vec![("verdict", v.to_string())])
+            .inc_by(n);
+    }
+    let drops = MetricFamily::<Labels, Counter>::default();
+    registry.register(
+        "lvs_dataplane_drops",
+        "Frames the data-plane shell dropped, by reason",
+        drops.clone(),
+    );
+    for (r, n) in [
+        ("tx_failed", d.tx_failed),
+        ("hold_expired", d.hold_expired),
+        ("no_port", d.no_port),
+        ("local_reply", d.local_reply_dropped),
+        ("local_delivery", d.local_failed),
+    ] {
+        drops
+            .get_or_create(&vec![("reason", r.to_string())])
+            .inc_by(n);
+    }
+    let counters = [
+        ("lvs_dataplane_tx_frames", "Frames sent", d.tx),
+        (
+            "lvs_dataplane_neighbour_misses",
+            "Frames whose next hop had no MAC (then held, or dropped when the pool is full)",
+            d.no_neighbour,
+        ),
+        (
+            "lvs_dataplane_held_frames",
+            "Frames held while their next hop was resolved",
+            d.held,
+        ),
+        (
+            "lvs_dataplane_not_steered_frames",
+            "AF_PACKET frames left to the kernel (not IPVS business)",
+            d.not_steered,
+        ),
+        (
+            "lvs_dataplane_local_not_reinjected_frames",
+            "Local verdicts not reinjected (fragments, frames the kernel already has)",
+            d.local_not_reinjected,
+        ),
+        (
+            "lvs_dataplane_local_delivered_frames",
+            "Frames delivered to local real servers",
+            d.local_delivered,
+        ),
+        (
+            "lvs_dataplane_local_reply_frames",
+            "Frames read back from local real servers",
+            d.local_replies,
+        ),
+    ];
+    for (name, help, n) in counters {
+        let c = Counter::<u64>::default();
+        c.inc_by(n);
+        registry.register(name, help, c);
+    }
+    let held = Gauge::<i64>::default();
+    held.set(gauge_value(d.held_now));
+    registry.register(
+        "lvs_dataplane_held_frames_now",
+        "Frames held right now, waiting for a neighbour",
+        held,
+    );
 }
 
 fn render_vrrp(registry: &mut Registry, vrrp: &[VrrpInstance]) {
@@ -982,6 +1139,65 @@ mod tests {
             )),
             "0"
         );
+    }
+
+    #[test]
+    fn dataplane_counters() {
+        let none = samples(&render(&Snapshot::default()));
+        assert!(!none.keys().any(|k| k.starts_with("lvs_dataplane")));
+        let snap = Snapshot {
+            dataplane: Some(DataplaneValues {
+                forwarded: 1,
+                local: 2,
+                dropped: 3,
+                replies: 4,
+                tx: 5,
+                tx_failed: 6,
+                no_neighbour: 7,
+                held: 8,
+                hold_expired: 9,
+                no_port: 10,
+                not_steered: 11,
+                local_not_reinjected: 12,
+                local_reply_dropped: 13,
+                local_delivered: 14,
+                local_failed: 15,
+                local_replies: 16,
+                held_now: 17,
+            }),
+            ..Snapshot::default()
+        };
+        let text = render(&snap);
+        let s = samples(&text);
+        let want = [
+            (r#"lvs_dataplane_verdicts_total{verdict="forward"}"#, "1"),
+            (r#"lvs_dataplane_verdicts_total{verdict="local"}"#, "2"),
+            (r#"lvs_dataplane_verdicts_total{verdict="drop"}"#, "3"),
+            (r#"lvs_dataplane_verdicts_total{verdict="reply"}"#, "4"),
+            ("lvs_dataplane_tx_frames_total", "5"),
+            (r#"lvs_dataplane_drops_total{reason="tx_failed"}"#, "6"),
+            ("lvs_dataplane_neighbour_misses_total", "7"),
+            ("lvs_dataplane_held_frames_total", "8"),
+            (r#"lvs_dataplane_drops_total{reason="hold_expired"}"#, "9"),
+            (r#"lvs_dataplane_drops_total{reason="no_port"}"#, "10"),
+            ("lvs_dataplane_not_steered_frames_total", "11"),
+            ("lvs_dataplane_local_not_reinjected_frames_total", "12"),
+            (r#"lvs_dataplane_drops_total{reason="local_reply"}"#, "13"),
+            ("lvs_dataplane_local_delivered_frames_total", "14"),
+            (
+                r#"lvs_dataplane_drops_total{reason="local_delivery"}"#,
+                "15",
+            ),
+            ("lvs_dataplane_local_reply_frames_total", "16"),
+            ("lvs_dataplane_held_frames_now", "17"),
+        ];
+        for (k, v) in want {
+            assert_eq!(s.get(k).map(String::as_str), Some(v), "{k}\n{text}");
+        }
+        let stats = DataplaneStats::default();
+        assert_eq!(stats.get(), None);
+        stats.publish(snap.dataplane.unwrap());
+        assert_eq!(stats.get(), snap.dataplane);
     }
 
     #[test]

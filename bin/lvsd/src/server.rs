@@ -83,6 +83,8 @@ pub struct Shared {
     acks: AtomicBool,
     /// The health checks of a keepalived.conf `--config` (reload target).
     health: std::sync::OnceLock<crate::health::Handle>,
+    /// The data plane's counters, for `--metrics`.
+    dataplane_stats: crate::metrics::DataplaneStats,
 }
 
 fn lock(m: &Mutex<Control>) -> MutexGuard<'_, Control> {
@@ -100,6 +102,7 @@ impl Shared {
             applied: AtomicU64::new(0),
             acks: AtomicBool::new(false),
             health: std::sync::OnceLock::new(),
+            dataplane_stats: crate::metrics::DataplaneStats::default(),
         }
     }
 
@@ -111,6 +114,11 @@ impl Shared {
     /// The health checks of a keepalived.conf `--config`, if any.
     pub(crate) fn health_checks(&self) -> Option<&crate::health::Handle> {
         self.health.get()
+    }
+
+    /// Where the data plane publishes its counters (`--metrics`).
+    pub(crate) fn dataplane_stats(&self) -> &crate::metrics::DataplaneStats {
+        &self.dataplane_stats
     }
 
     /// How many requests were handled (a change marker).

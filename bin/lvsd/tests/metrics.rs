@@ -243,6 +243,22 @@ fn scrape_equals_ipvsadm_listings() {
         1
     );
 
+    // The data plane's counters: every packet the listing counts was
+    // forwarded by the engine and sent.
+    let packets: u64 = [&svc_tcp, &svc_udp]
+        .iter()
+        .map(|l| {
+            get(format!("lvs_service_in_packets_total{{{l}}}"))
+                + get(format!("lvs_service_out_packets_total{{{l}}}"))
+        })
+        .sum();
+    let forwarded = get(r#"lvs_dataplane_verdicts_total{verdict="forward"}"#.into());
+    assert!(
+        packets > 0 && forwarded >= packets,
+        "{forwarded} < {packets}"
+    );
+    assert!(get("lvs_dataplane_tx_frames_total".into()) >= forwarded);
+
     // Other paths and methods.
     let (head, _) = lab.dir.run(|| http("GET /nope HTTP/1.1\r\n\r\n")).unwrap();
     assert!(head.starts_with("HTTP/1.1 404 "), "{head}");
