@@ -448,7 +448,22 @@ fn serve(mut s: TcpStream, name: &str) {
             Ok(n) => req.extend_from_slice(&buf[..n]),
         }
     }
-    if req.starts_with(b"STREAM") {
+    if let Some(rest) = req.strip_prefix(b"ECHO\n") {
+        // Echo every byte back until the client closes.
+        if s.write_all(rest).is_err() {
+            return;
+        }
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if s.write_all(&buf[..n]).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    } else if req.starts_with(b"STREAM") {
         let mut chunk = vec![0u8; CHUNK];
         for c in 0..CHUNKS {
             for (j, b) in chunk.iter_mut().enumerate() {
@@ -483,11 +498,56 @@ impl Drop for Server {
 /// One long transfer from the client: all bytes, in order. `started` is
 /// bumped after the first chunk.
 fn long_transfer(started: &AtomicUsize, ports: &Mutex<Vec<u16>>) -> Result<(), String> {
+    long_transfer_within(started, ports, Duration::from_secs(15))
+}
+
+/// A long exchange that needs the director in both directions (in DR the
+/// server's data bypasses it; here the client's data goes through it):
+/// `CHUNKS` chunks sent one every `CHUNK_GAP`, each echoed back whole
+/// before the next; gives up after `stall` without an answer.
+fn echo_transfer(
+    started: &AtomicUsize,
+    ports: &Mutex<Vec<u16>>,
+    stall: Duration,
+) -> Result<(), String> {
     let mut s =
         TcpStream::connect_timeout(&SocketAddr::new(VIP.into(), 80), Duration::from_secs(3))
             .map_err(|e| format!("connect: {e}"))?;
     ports.lock().unwrap().push(s.local_addr().unwrap().port());
-    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    s.set_read_timeout(Some(stall)).unwrap();
+    s.write_all(b"ECHO\n").map_err(|e| format!("write: {e}"))?;
+    let mut chunk = vec![0u8; CHUNK];
+    let mut back = vec![0u8; CHUNK];
+    for c in 0..CHUNKS {
+        for (j, b) in chunk.iter_mut().enumerate() {
+            *b = pattern(c * CHUNK + j);
+        }
+        s.write_all(&chunk)
+            .map_err(|e| format!("write chunk {c}: {e}"))?;
+        s.read_exact(&mut back)
+            .map_err(|e| format!("echo of chunk {c}: {e}"))?;
+        if back != chunk {
+            return Err(format!("chunk {c} corrupt"));
+        }
+        if c == 0 {
+            started.fetch_add(1, Ordering::SeqCst);
+        }
+        std::thread::sleep(CHUNK_GAP);
+    }
+    Ok(())
+}
+
+/// [`long_transfer`] that gives up after `stall` without data.
+fn long_transfer_within(
+    started: &AtomicUsize,
+    ports: &Mutex<Vec<u16>>,
+    stall: Duration,
+) -> Result<(), String> {
+    let mut s =
+        TcpStream::connect_timeout(&SocketAddr::new(VIP.into(), 80), Duration::from_secs(3))
+            .map_err(|e| format!("connect: {e}"))?;
+    ports.lock().unwrap().push(s.local_addr().unwrap().port());
+    s.set_read_timeout(Some(stall)).unwrap();
     s.write_all(b"STREAM\n")
         .map_err(|e| format!("write: {e}"))?;
     let mut got = 0usize;
@@ -999,7 +1059,7 @@ fn ipv6_takeover_with_unsolicited_neighbour_advertisements() {
 /// from a packet socket in the client's namespace until dropped.
 struct ArpCounter {
     stop: Arc<AtomicBool>,
-    seen: Arc<Mutex<Vec<(Ipv4Addr, Instant)>>>,
+    seen: Arc<Mutex<Vec<(Ipv4Addr, String, Instant)>>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -1021,7 +1081,7 @@ impl ArpCounter {
             .unwrap()
             .unwrap();
         let stop = Arc::new(AtomicBool::new(false));
-        let seen: Arc<Mutex<Vec<(Ipv4Addr, Instant)>>> = Arc::default();
+        let seen: Arc<Mutex<Vec<(Ipv4Addr, String, Instant)>>> = Arc::default();
         let (stop2, seen2) = (stop.clone(), seen.clone());
         let thread = std::thread::spawn(move || {
             while !stop2.load(Ordering::Relaxed) {
@@ -1037,7 +1097,12 @@ impl ArpCounter {
                         && f[28..32] == f[38..42]
                     {
                         let ip = Ipv4Addr::new(f[28], f[29], f[30], f[31]);
-                        seen2.lock().unwrap().push((ip, Instant::now()));
+                        let mac: Vec<String> =
+                            f[6..12].iter().map(|b| format!("{b:02x}")).collect();
+                        seen2
+                            .lock()
+                            .unwrap()
+                            .push((ip, mac.join(":"), Instant::now()));
                     }
                     lvs_io::Action::Drop
                 });
@@ -1056,9 +1121,28 @@ impl ArpCounter {
             .lock()
             .unwrap()
             .iter()
-            .filter(|(a, t)| *a == ip && *t >= since)
-            .map(|(_, t)| *t - since)
+            .filter(|(a, _, t)| *a == ip && *t >= since)
+            .map(|(_, _, t)| *t - since)
             .collect()
+    }
+
+    /// Sizes of the bursts of gratuitous ARPs for `ip` from `mac` since
+    /// `since` (a gap of more than 300 ms starts a new burst).
+    fn bursts(&self, ip: Ipv4Addr, mac: &str, since: Instant) -> Vec<usize> {
+        let seen = self.seen.lock().unwrap();
+        let mut out: Vec<usize> = Vec::new();
+        let mut last: Option<Instant> = None;
+        for (_, _, t) in seen
+            .iter()
+            .filter(|(a, m, t)| *a == ip && m == mac && *t >= since)
+        {
+            match (last, out.last_mut()) {
+                (Some(l), Some(n)) if *t - l <= Duration::from_millis(300) => *n += 1,
+                _ => out.push(1),
+            }
+            last = Some(*t);
+        }
+        out
     }
 }
 
@@ -1242,4 +1326,161 @@ fn reload_on_the_master_adds_a_vip_and_changes_nothing_else() {
     // (garp_master_delay 0: no second burst).
     assert_eq!(garps.len(), 5, "{garps:?}");
     assert_eq!(intact, STREAMS, "{results:?}\n{}", ctx(&d1, &d2));
+}
+
+/// Long transfers across a preemption (`docs/ha.md`), measured: d1 (150)
+/// is SIGKILLed, d2 (100) takes over, 20 long transfers start through d2,
+/// then d1's lvsd returns (`preempt_delay` seconds, if any) and preempts.
+/// The returning master learns connections only from d2's sync master,
+/// which (as the kernel's) sends a connection at its 3rd packet and every
+/// 50 packets after, never its whole table: the transfers that started
+/// while d1 was down reach d1 only at their 53rd packet. The transfers
+/// are echo exchanges (the client's data crosses the director). Returns
+/// (held by d1 when it became MASTER, intact) and checks the garp_* timers of the
+/// returning master: `garp_master_repeat 3`, `garp_master_delay 1`,
+/// `garp_master_refresh 2` (`garp_master_refresh_repeat` 1) give bursts of
+/// 3, 3 (1 s later) and then 1 every 2 s, as the client sees them.
+fn transfers_across_preemption(tag: &str, preempt_delay: Option<u32>) -> (usize, usize) {
+    let lab = lab_tagged(tag);
+    let _servers = [
+        Server::start(&lab.rs[0], VIP, "rs1"),
+        Server::start(&lab.rs[1], VIP, "rs2"),
+    ];
+    let conf = |state: &str, prio: u8| {
+        let mut extra =
+            "    garp_master_repeat 3\n    garp_master_delay 1\n    garp_master_refresh 2\n"
+                .to_string();
+        if let Some(d) = preempt_delay {
+            extra.push_str(&format!("    preempt_delay {d}\n"));
+        }
+        keepalived_conf(state, prio, false).replace(
+            "    virtual_ipaddress {",
+            &format!("{extra}    virtual_ipaddress {{"),
+        )
+    };
+    let d1 = Director::start(
+        &lab.d[0],
+        Scratch::new(&format!("ha-{tag}1")),
+        &conf("MASTER", 150),
+    );
+    let d2 = Director::start(
+        &lab.d[1],
+        Scratch::new(&format!("ha-{tag}2")),
+        &conf("BACKUP", 100),
+    );
+    let ctx = |d1: &Director, d2: &Director| {
+        format!("d1 log:\n{}\nd2 log:\n{}", d1.log_text(), d2.log_text())
+    };
+    assert!(
+        wait(Duration::from_secs(10), || d1.state() == "MASTER"
+            && d2.state() == "BACKUP"),
+        "election: {}",
+        ctx(&d1, &d2)
+    );
+    let mut d1 = d1;
+    d1.kill9();
+    assert!(
+        wait(Duration::from_secs(5), || d2.state() == "MASTER"),
+        "takeover: {}",
+        d2.log_text()
+    );
+    let started = Arc::new(AtomicUsize::new(0));
+    let results: Arc<Mutex<Vec<Result<(), String>>>> = Arc::default();
+    let ports: Arc<Mutex<Vec<u16>>> = Arc::default();
+    let longs = {
+        let (started, results, ports) = (started.clone(), results.clone(), ports.clone());
+        lab.cli
+            .run(move || {
+                (0..STREAMS)
+                    .map(|_| {
+                        let (started, results, ports) =
+                            (started.clone(), results.clone(), ports.clone());
+                        std::thread::spawn(move || {
+                            let r = echo_transfer(&started, &ports, Duration::from_secs(2));
+                            results.lock().unwrap().push(r);
+                        })
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .unwrap()
+    };
+    assert!(
+        wait(Duration::from_secs(10), || started.load(Ordering::SeqCst)
+            == STREAMS),
+        "transfers did not start: {:?}",
+        results.lock().unwrap()
+    );
+    let ports_now = ports.lock().unwrap().clone();
+    let arps = ArpCounter::start(&lab.cli);
+    let scratch = Scratch::new(&format!("ha-{tag}1b"));
+    drop(d1);
+    let back = Instant::now();
+    let d1 = Director::start(&lab.d[0], scratch, &conf("MASTER", 150));
+    // Its table when it takes over (polled every 10 ms while BACKUP).
+    let mut held = 0;
+    let preempted = wait(Duration::from_secs(15), || {
+        if d1.state() == "MASTER" {
+            return true;
+        }
+        held = d1.established(&ports_now);
+        false
+    });
+    let preempt_after = back.elapsed();
+    assert!(preempted, "d1 did not preempt: {}", ctx(&d1, &d2));
+    let mastered = Instant::now();
+    let held_then = d1.established(&ports_now);
+    for h in longs {
+        h.join().unwrap();
+    }
+    let results = results.lock().unwrap().clone();
+    let intact = results.iter().filter(|r| r.is_ok()).count();
+    // Observe the garp timers for at least 2.5 s of mastership.
+    if mastered.elapsed() < Duration::from_millis(2500) {
+        std::thread::sleep(Duration::from_millis(2500) - mastered.elapsed());
+    }
+    let bursts = arps.bursts(VIP, &mac(&lab.d[0], "e0"), back);
+    eprintln!(
+        "preemption (preempt_delay {preempt_delay:?}): d1 MASTER {preempt_after:?} after its start, \
+         holding {held}/{STREAMS} of the transfers (then {held_then}); intact {intact}/{STREAMS}; \
+         d1's gratuitous ARP bursts {bursts:?}"
+    );
+    // A burst is 3 (garp_master_repeat), or 6 when d2's last advert
+    // (lower priority) reached d1 just after it became master: the
+    // garp_lower_prio_repeat burst (default: garp_master_repeat) and its
+    // own delayed repeat join the master bursts.
+    assert!(
+        bursts.len() >= 3
+            && [3, 6].contains(&bursts[0])
+            && bursts[1] == bursts[0]
+            && bursts[2] == 1,
+        "garp bursts {bursts:?}: {}",
+        d1.log_text()
+    );
+    (held, intact)
+}
+
+#[test]
+fn long_transfers_across_preemption() {
+    assert!(
+        is_root(),
+        "this privileged test needs root (network namespaces, XDP, raw sockets): run the suite as root"
+    );
+    // Measured, not asserted (docs/ha.md): d1 preempts ~0.75 s after its
+    // start holding none of the transfers.
+    let (held, intact) = transfers_across_preemption("p", None);
+    eprintln!("without preempt_delay: held {held}, intact {intact}");
+}
+
+#[test]
+fn long_transfers_across_preemption_with_preempt_delay() {
+    assert!(
+        is_root(),
+        "this privileged test needs root (network namespaces, XDP, raw sockets): run the suite as root"
+    );
+    // 6 s of BACKUP: every transfer passes its 53rd packet (about 2.6 s of
+    // echoes) and d2's sync master sends it again, so d1 holds them all
+    // when it preempts.
+    let (held, intact) = transfers_across_preemption("q", Some(6));
+    assert!(held >= STREAMS - 2, "d1 held only {held}/{STREAMS}");
+    assert!(intact >= STREAMS - 2, "intact {intact}/{STREAMS}");
 }
