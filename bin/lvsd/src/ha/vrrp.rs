@@ -62,6 +62,10 @@
 //!   control socket), one line per instance: `NAME STATE PRIORITY
 //!   INTERFACE VIP/LEN[,...]` (what `lvsadm vrrp` prints), and logs
 //!   `vrrp: NAME: entering STATE`.
+//! - **Reload** (SIGHUP / `lvsadm reload`, through `ha::reload`): kept
+//!   instances keep their state, new settings apply in place, VIPs change by
+//!   set difference; removed instances are released, new ones start (the
+//!   `reload` module).
 //! - **Stop** (SIGTERM): masters send a priority-0 advert and remove their
 //!   VIPs (`Vrrp::shutdown`). A SIGKILLed lvsd leaves its VIPs: the new
 //!   master's gratuitous ARPs move the segment's neighbours over.
