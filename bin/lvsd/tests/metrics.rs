@@ -10,7 +10,8 @@
 //! real `lvsadm` as `ipvsadm` lists: `-ln --stats --exact` (connections,
 //! packets, bytes), `-ln` (weight, ActiveConn, InActConn),
 //! `--persistent-conn` (PersistConn), and the connection table of `-lnc`
-//! (entries, templates). Bounded: every wait has a deadline.
+//! (entries, templates). With a keepalived.conf, the health-check series
+//! equal `lvsadm health --json`. Bounded: every wait has a deadline.
 
 mod common;
 
@@ -21,7 +22,8 @@ use std::time::Duration;
 
 use common::lab::Lvsd;
 use common::ops::{NAT_CLIENT, NAT_RIPS, NAT_VIP, Server, get_from, nat_lab, udp_ask};
-use common::{Scratch, ipvsadm, is_root, wait_until};
+use common::{Scratch, client_with, ipvsadm, is_root, wait_until};
+use lvs_proto::VsHealth;
 
 const METRICS: &str = "127.0.0.1:9917";
 
@@ -299,4 +301,115 @@ fn metrics_port_taken_stops_the_start() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("metrics listener 127.0.0.1:9917"), "{err}");
     assert!(!scratch.socket().exists(), "control socket left behind");
+}
+
+/// `lvsadm health --json`.
+fn health(scratch: &Scratch) -> Vec<VsHealth> {
+    let out = client_with(
+        scratch,
+        "lvsadm",
+        &scratch.socket(),
+        &["health", "--json"],
+        "",
+        |_| {},
+    );
+    assert_eq!(out.code, 0, "lvsadm health: {}", out.stderr);
+    serde_json::from_str(&out.stdout).unwrap()
+}
+
+#[test]
+fn health_states_equal_lvsadm_health() {
+    assert!(
+        is_root(),
+        "this privileged test needs root (network namespaces, XDP): run the suite as root"
+    );
+    let lab = nat_lab("mh", &[]);
+    let scratch = Scratch::new("metrics-health");
+    // RS1 answers on 80, nothing listens on RS2: its TCP_CHECK is refused,
+    // down after 1 + retry failures, and it leaves the table.
+    let conf = scratch.dir.join("keepalived.conf");
+    let mut text = format!(
+        "virtual_server {NAT_VIP} 80 {{\n delay_loop 1\n lb_algo rr\n lb_kind NAT\n protocol TCP\n"
+    );
+    for (ip, w) in [(NAT_RIPS[0], 1), (NAT_RIPS[1], 2)] {
+        text.push_str(&format!(
+            " real_server {ip} 80 {{\n  weight {w}\n  TCP_CHECK {{\n   connect_timeout 1\n   retry 1\n   delay_before_retry 0.5\n  }}\n }}\n"
+        ));
+    }
+    text.push_str("}\n");
+    std::fs::write(&conf, text).unwrap();
+    let _server = Server::http(&lab.rs[0], NAT_RIPS[0], "RS1");
+    let lvsd = Lvsd::start_with(
+        &lab.dir,
+        &scratch,
+        &["--config", conf.to_str().unwrap(), "--metrics", METRICS],
+    );
+    let vs = format!(r#"virtual_server="{NAT_VIP}:80 TCP""#);
+    let state = |s: &HashMap<String, u64>, i: usize, st: &str| {
+        s.get(&format!(
+            r#"lvs_health_server_state{{{vs},real_server="{}:80",state="{st}"}}"#,
+            NAT_RIPS[i]
+        ))
+        .copied()
+    };
+    let scrape = || {
+        let (head, body) = lab
+            .dir
+            .run(|| http("GET /metrics HTTP/1.1\r\n\r\n"))
+            .unwrap();
+        assert!(head.starts_with("HTTP/1.1 200 "), "{head}");
+        (samples(&body), body)
+    };
+    let settled = wait_until(|| {
+        let (s, _) = scrape();
+        state(&s, 0, "up") == Some(1) && state(&s, 1, "down") == Some(1)
+    });
+    assert!(settled, "{}\n{}", scrape().1, lvsd.log_text());
+
+    // Failures keep counting on RS2: the scrape lies between two listings.
+    let before = health(&scratch);
+    let (s, body) = scrape();
+    let after = health(&scratch);
+    assert_eq!(before.len(), 1);
+    let quorum = s.get(&format!("lvs_health_quorum_up{{{vs}}}")).copied();
+    assert_eq!(quorum, Some(u64::from(after[0].quorum_up)), "{body}");
+    let sorry = s
+        .get(&format!("lvs_health_sorry_server_active{{{vs}}}"))
+        .copied();
+    assert_eq!(sorry, Some(u64::from(after[0].sorry_active)), "{body}");
+    for (i, (b, a)) in before[0].reals.iter().zip(&after[0].reals).enumerate() {
+        assert_eq!(a.addr, format!("{}:80", NAT_RIPS[i]));
+        assert_eq!(a.state, b.state, "{a:?}");
+        for st in ["up", "down", "warming", "quorum-sorry"] {
+            let want = u64::from(a.state.as_str() == st);
+            assert_eq!(state(&s, i, st), Some(want), "{} {st}\n{body}", a.addr);
+        }
+        let c = &a.checkers[0];
+        let got = s[&format!(
+            r#"lvs_health_checker_failures{{{vs},real_server="{}",checker="TCP_CHECK",target="{}"}}"#,
+            a.addr, c.target
+        )];
+        assert!(
+            (u64::from(b.checkers[0].failures)..=u64::from(c.failures)).contains(&got),
+            "{got} not within {:?} .. {:?}",
+            b.checkers[0],
+            c
+        );
+    }
+    assert!(
+        after[0].reals[1].checkers[0].failures >= 1,
+        "{:?}",
+        after[0].reals[1]
+    );
+    // RS2 left the table: no lvs_server_* series for it, as -ln lists none.
+    let ln = list(&scratch, &["-ln"]);
+    assert!(!ln.contains(&NAT_RIPS[1].to_string()), "{ln}");
+    assert!(
+        !body.contains(&format!(r#"rip="{}""#, NAT_RIPS[1])),
+        "{body}"
+    );
+    assert!(
+        body.contains(&format!(r#"rip="{}""#, NAT_RIPS[0])),
+        "{body}"
+    );
 }
