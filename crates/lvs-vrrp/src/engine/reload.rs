@@ -18,10 +18,9 @@
 //!   sends an advert at once, so that the backups learn it without waiting
 //!   for the advert timer. The VIP set difference of a master is the
 //!   driver's (it alone knows devices and labels): the engine keeps
-//!   `vipset`.
-//!   Deviation: keepalived 2.x restores the *old* effective priority of a
-//!   kept instance outside a sync group (the new `priority` shows only at
-//!   the next tracking change); lvs-rs applies it at once.
+//!   `vipset`. (The lab's keepalived 2.2.7, `testdata/vrrp/keepalived-reload.txt`:
+//!   a MASTER reloaded with priority 100 → 150 and one more VIP stays
+//!   MASTER and advertises 150 with both addresses 0.2 s after SIGHUP.)
 //! - A removed instance is released first ([`Vrrp::release_removed`]): a
 //!   master sends a priority-0 advert (its backups take over after
 //!   Skew_Time) and removes its VIPs; all get a stop notification.
