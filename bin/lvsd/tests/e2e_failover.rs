@@ -1327,6 +1327,36 @@ fn reload_on_the_master_adds_a_vip_and_changes_nothing_else() {
     // (garp_master_delay 0: no second burst).
     assert_eq!(garps.len(), 5, "{garps:?}");
     assert_eq!(intact, STREAMS, "{results:?}\n{}", ctx(&d1, &d2));
+    // The unchanged `lvs_sync_daemon e0` was left running.
+    assert!(!l1.contains("lvs_sync_daemon changed"), "{l1}");
+    let both = ipvsadm(&d2.scratch, &["-L", "--daemon"]).stdout;
+    assert!(
+        both.contains("master sync daemon") && both.contains("backup sync daemon"),
+        "{both}"
+    );
+    // A changed one restarts the daemons: following VI_1, the BACKUP d2
+    // runs the backup daemon only.
+    std::fs::write(
+        d2.scratch.dir.join("keepalived.conf"),
+        conf("BACKUP", 100, true).replace("lvs_sync_daemon e0", "lvs_sync_daemon e0 VI_1"),
+    )
+    .unwrap();
+    let out = common::client_with(
+        &d2.scratch,
+        "lvsadm",
+        &d2.scratch.socket(),
+        &["reload"],
+        "",
+        |_| {},
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let mut daemons = String::new();
+    let follows = wait(Duration::from_secs(5), || {
+        daemons = ipvsadm(&d2.scratch, &["-L", "--daemon"]).stdout;
+        daemons.contains("backup sync daemon") && !daemons.contains("master sync daemon")
+    });
+    assert!(follows, "{daemons}\n{}", d2.log_text());
+    assert_eq!(d2.state(), "BACKUP");
 }
 
 /// Long transfers across a preemption (`docs/ha.md`), measured: d1 (150)
