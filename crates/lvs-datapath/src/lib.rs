@@ -329,7 +329,7 @@ impl<R: RandomSource> Datapath<R> {
             Ok(h) => h,
             Err(v) => return v,
         };
-        self.transmit(frame, l3, ip.len, &hop, false)
+        self.transmit(frame, l3, ip, &hop, false)
             .unwrap_or_else(|v| v)
     }
 
@@ -449,7 +449,7 @@ impl<R: RandomSource> Datapath<R> {
                     Ok(h) => h,
                     Err(v) => return v,
                 };
-                self.transmit(frame, l3, ip.len, &hop, true)
+                self.transmit(frame, l3, ip, &hop, true)
                     .unwrap_or_else(|v| v)
             }
             FwdMethod::Tunnel(t) => self.tunnel(frame, l3, ip, &f.daddr, &t),
@@ -470,7 +470,7 @@ impl<R: RandomSource> Datapath<R> {
             Ok(h) => h,
             Err(v) => return v,
         };
-        if let Err(v) = self.ttl_and_mtu(frame, l3, ip.len, &hop, None, inbound) {
+        if let Err(v) = self.ttl_and_mtu(frame, l3, ip, &hop, None, inbound) {
             return v;
         }
         let pkt = &mut frame.data_mut()[l3..l3 + ip.len];
@@ -532,7 +532,7 @@ impl<R: RandomSource> Datapath<R> {
         };
         let floor = if rs.is_ipv4() { 68 } else { 1280 };
         let tun = Some((encap.overhead(), floor));
-        if let Err(v) = self.ttl_and_mtu(frame, l3, ip.len, &hop, tun, true) {
+        if let Err(v) = self.ttl_and_mtu(frame, l3, ip, &hop, tun, true) {
             return v;
         }
         let pkt = &frame.data()[l3..l3 + ip.len];
@@ -696,7 +696,7 @@ impl<R: RandomSource> Datapath<R> {
                                 Ok(h) => h,
                                 Err(v) => return v,
                             };
-                            self.transmit(frame, l3, ip.len, &hop, true)
+                            self.transmit(frame, l3, ip, &hop, true)
                                 .unwrap_or_else(|v| v)
                         }
                     }
@@ -719,7 +719,7 @@ impl<R: RandomSource> Datapath<R> {
             Ok(h) => h,
             Err(v) => return v,
         };
-        if let Err(v) = self.ttl_and_mtu(frame, l3, ip.len, &hop, None, false) {
+        if let Err(v) = self.ttl_and_mtu(frame, l3, ip, &hop, None, false) {
             return v;
         }
         let l4 = ip.l4_offset;
@@ -943,30 +943,23 @@ impl<R: RandomSource> Datapath<R> {
     /// `decrement_ttl` + `ensure_mtu_is_adequate`. `overhead` is the
     /// tunnel's; `inbound` says the packet was addressed to the director
     /// (ICMP answers then come from its destination address).
+    ///
+    /// `ip` summarises the (unmodified) packet at `l3`: its TTL,
+    /// addresses and DF are read from there, not parsed again.
     fn ttl_and_mtu(
         &mut self,
         frame: &mut Frame,
         l3: usize,
-        len: usize,
+        ip: &IpSummary,
         hop: &Hop,
         tun: Option<(usize, usize)>,
         inbound: bool,
     ) -> Step<()> {
-        let pkt = &frame.data()[l3..l3 + len];
-        let fields = if pkt.first().map(|b| b >> 4) == Some(4) {
-            Ipv4Packet::new_checked(pkt).map(|p| {
-                let (s, d) = (IpAddr::V4(p.src()), IpAddr::V4(p.dst()));
-                (true, p.ttl(), s, d, p.dont_fragment())
-            })
-        } else {
-            Ipv6Packet::new_checked(pkt).map(|p| {
-                let (s, d) = (IpAddr::V6(p.src()), IpAddr::V6(p.dst()));
-                (false, p.hop_limit(), s, d, true)
-            })
-        };
-        let Ok((v4, ttl, src, dst, df)) = fields else {
-            return Err(Verdict::Drop(DropReason::Malformed));
-        };
+        let len = ip.len;
+        let v4 = ip.version == 4;
+        let (ttl, src, dst) = (ip.ttl, ip.src, ip.dst);
+        // IPv6 never fragments on the way: as if DF were set.
+        let df = !v4 || ip.dont_fragment;
         // `icmp_send`: a packet addressed to the director is answered from
         // that address; a forwarded one from the director's address on the
         // way back to the sender.
@@ -1042,12 +1035,12 @@ impl<R: RandomSource> Datapath<R> {
         &mut self,
         frame: &mut Frame,
         l3: usize,
-        len: usize,
+        ip: &IpSummary,
         hop: &Hop,
         inbound: bool,
     ) -> Step<Verdict> {
-        self.ttl_and_mtu(frame, l3, len, hop, None, inbound)?;
-        Ok(self.finish_l2(frame, l3, len, hop))
+        self.ttl_and_mtu(frame, l3, ip, hop, None, inbound)?;
+        Ok(self.finish_l2(frame, l3, ip.len, hop))
     }
 
     /// Puts a fresh Ethernet header before the IP packet at `l3` (dropping
