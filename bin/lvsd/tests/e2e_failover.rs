@@ -41,6 +41,13 @@
 //! follow the instance (`lvs_sync_daemon e0 VI_1`) and use the IPv6 group
 //! ff02::81: after the failover d2 runs the master sync daemon and no
 //! backup one.
+//!
+//! Reload and preemption (docs/ha.md): `lvsadm reload` on both directors
+//! adds a VIP with transfers running (no transition, the VIP appears with
+//! its gratuitous ARPs, sync daemons kept unless `lvs_sync_daemon`
+//! changed); long echo transfers across a preemption with and without
+//! `preempt_delay`, and the returning master's `garp_master_*` bursts
+//! counted on the client with a packet socket.
 
 mod common;
 

@@ -1,4 +1,6 @@
-# ka-reload.sh - keepalived 2.2.7 SIGHUP: priority change and added VIP on a MASTER
+# keepalived-reload.sh - keepalived 2.2.7 SIGHUP: priority change and added VIP on a MASTER.
+# Run with the reference lab: /work/shared/lab/ipvs-ref/run.sh keepalived-reload.sh
+# Output: ../keepalived-reload.txt
 . /lab/scenarios/lib.sh
 cleanup() {
     [ -f /tmp/ka1.pid ] && kill "$(cat /tmp/ka1.pid)" 2>/dev/null
