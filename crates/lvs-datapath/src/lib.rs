@@ -1085,14 +1085,21 @@ fn is_icmp_error(p: &[u8]) -> bool {
     }
 }
 
-/// Decrements the TTL / hop limit of an IP packet (IPv4 checksum kept).
+/// Decrements the TTL / hop limit (not below zero) of an IP packet whose
+/// header was validated by the parse (IPv4: header checksum updated
+/// incrementally, RFC 1624, over the TTL/protocol word).
 fn decrement_ttl(pkt: &mut [u8], v4: bool) {
     if v4 {
-        if let Ok(mut p) = Ipv4Packet::new_checked(pkt) {
-            p.decrement_ttl();
+        if let Some(h) = pkt.get_mut(..12) {
+            let old = u16::from_be_bytes([h[8], h[9]]);
+            let new = (u16::from(h[8].saturating_sub(1)) << 8) | u16::from(h[9]);
+            let check = u16::from_be_bytes([h[10], h[11]]);
+            let c = lvs_wire::checksum::update16(check, old, new);
+            h[8..10].copy_from_slice(&new.to_be_bytes());
+            h[10..12].copy_from_slice(&c.to_be_bytes());
         }
-    } else if let Ok(mut p) = Ipv6Packet::new_checked(pkt) {
-        p.decrement_hop_limit();
+    } else if let Some(hl) = pkt.get_mut(7) {
+        *hl = hl.saturating_sub(1);
     }
 }
 
@@ -1218,4 +1225,36 @@ fn flow_port(ip: &IpSummary) -> u16 {
     let span = 61000u32 - 32768;
     let port = 32768 + ((u64::from(h) * u64::from(span)) >> 32) as u32;
     u16::try_from(port).unwrap_or(32768)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The in-place decrement gives the bytes of lvs-wire's
+        /// `Ipv4Packet::decrement_ttl` / `Ipv6Packet::decrement_hop_limit`
+        /// (TTL 0 and 1 included, any stored checksum).
+        #[test]
+        fn decrement_matches_lvs_wire(mut h in proptest::collection::vec(any::<u8>(), 40)) {
+            h[0] = 0x45;
+            h[2] = 0;
+            h[3] = 40;
+            h[6] &= 0x40;
+            h[7] = 0;
+            let mut want = h.clone();
+            Ipv4Packet::new_checked(&mut want[..]).unwrap().decrement_ttl();
+            decrement_ttl(&mut h, true);
+            prop_assert_eq!(&h, &want);
+
+            h[0] = 0x60;
+            h[4] = 0;
+            h[5] = 0;
+            let mut want = h.clone();
+            Ipv6Packet::new_checked(&mut want[..]).unwrap().decrement_hop_limit();
+            decrement_ttl(&mut h, false);
+            prop_assert_eq!(&h, &want);
+        }
+    }
 }
