@@ -33,7 +33,9 @@
 //! follows it; for an ordinary port service (PPC) the template carries the
 //! service's port, so another port of the same client is scheduled anew.
 //! `rr` starts with the server added last (real servers are listed newest
-//! first).
+//! first). The fwmark case's picks, template rows and connection rows are
+//! those of Linux 6.1 in `bin/lvsd/lab/fwmark_persist.out` (same lab, the
+//! mark set by `tc skbedit` there).
 
 mod common;
 
