@@ -58,6 +58,34 @@ pub trait PacketIo {
     fn send_batch(&mut self, frames: &[&[u8]]) -> Result<usize, IoError>;
 }
 
+/// How many descriptors [`wait_readable`] waits on at most.
+pub const WAIT_MAX: usize = 64;
+
+/// Waits up to `timeout_ms` (`-1`: no limit, `0`: just look) until one of `fds` is readable,
+/// in one `poll(2)`: a data plane serving several sockets waits on all of them at once, so a
+/// frame on any of them wakes it without delay. True when one is ready (or reports an error,
+/// which its next read returns); false on timeout or a signal. At most [`WAIT_MAX`] fds
+/// ([`IoError::Invalid`] beyond); no allocation.
+///
+/// For an AF_XDP socket, call its [`PacketIo::poll`] with timeout 0 first: that kicks the
+/// kernel when the fill ring needs a wakeup, which a plain wait on its fd does not do.
+pub fn wait_readable<'a>(
+    fds: impl IntoIterator<Item = BorrowedFd<'a>>,
+    timeout_ms: i32,
+) -> Result<bool, IoError> {
+    use std::os::fd::AsRawFd;
+    let mut raw = [-1; WAIT_MAX];
+    let mut n = 0usize;
+    for fd in fds {
+        let slot = raw
+            .get_mut(n)
+            .ok_or(IoError::Invalid("too many descriptors to wait on"))?;
+        *slot = fd.as_raw_fd();
+        n += 1;
+    }
+    sys::poll_in_many(&raw[..n], timeout_ms)
+}
+
 /// Errors of this crate.
 #[derive(Debug, thiserror::Error)]
 pub enum IoError {

@@ -242,6 +242,33 @@ pub(crate) fn poll_in(fd: RawFd, timeout_ms: i32) -> Result<bool, IoError> {
     Ok(rc > 0 && p.revents & libc::POLLIN != 0)
 }
 
+/// `poll(2)` for POLLIN on up to [`crate::WAIT_MAX`] fds at once; true when one is readable
+/// (or has an error / hang-up condition, which the next read reports). Interrupted: false.
+pub(crate) fn poll_in_many(fds: &[RawFd], timeout_ms: i32) -> Result<bool, IoError> {
+    let mut set = [libc::pollfd {
+        fd: -1,
+        events: libc::POLLIN,
+        revents: 0,
+    }; crate::WAIT_MAX];
+    if fds.len() > set.len() {
+        return Err(IoError::Invalid("too many descriptors to wait on"));
+    }
+    for (p, &fd) in set.iter_mut().zip(fds) {
+        p.fd = fd;
+    }
+    // SAFETY: `set` is a live array of initialised pollfds and the count passed is at most
+    // its length; entries with fd -1 are ignored by the kernel.
+    let rc = unsafe { libc::poll(set.as_mut_ptr(), fds.len() as libc::nfds_t, timeout_ms) };
+    if rc < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok(false);
+        }
+        return Err(IoError::Sys("poll", e));
+    }
+    Ok(rc > 0)
+}
+
 /// `bind(2)` with a sockaddr of type T.
 pub(crate) fn bind<T: Copy>(fd: RawFd, addr: &T, what: &'static str) -> Result<(), IoError> {
     // SAFETY: addr points to a live sockaddr-compatible T of the size passed.
