@@ -109,9 +109,11 @@
 //! on veth (and, with AF_PACKET, the steering rule: one header walk and at
 //! most five set lookups per frame); no allocation or formatting on the
 //! packet path; one non-blocking read of the TAP and of the rtnetlink
-//! monitor per loop turn. The worker
-//! polls its sockets in turn with a 1 ms timeout when idle (one worker, no
-//! `epoll` yet), so an idle director adds up to 1 ms of latency.
+//! monitor per loop turn. When idle the worker waits in one `poll(2)` over
+//! every port's socket and the fwmark queue (`lvs_io::wait_readable`), so a
+//! frame on any interface wakes it at once; the wait is limited to 1 ms,
+//! the cadence of the housekeeping (TAP replies, rtnetlink monitor, held
+//! frames, steering changes).
 
 use std::collections::HashSet;
 use std::net::IpAddr;
@@ -273,6 +275,12 @@ enum Io {
 }
 
 impl Io {
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self {
+            Io::Xsk(s) => s.fd(),
+            Io::Packet(s) => s.fd(),
+        }
+    }
     fn poll(&mut self, timeout_ms: i32) -> Result<bool, IoError> {
         match self {
             Io::Xsk(s) => s.poll(timeout_ms),
@@ -647,7 +655,6 @@ impl Worker {
             .collect();
         let mut frame = Frame::default();
         let mut last_retry = Instant::now();
-        let mut idle_turn = 0usize;
         while !stop.load(Ordering::Relaxed) {
             self.sync_steering();
             let mut received = 0usize;
@@ -692,8 +699,11 @@ impl Worker {
             }
             self.publish_stats();
             if received == 0 && !self.ports.is_empty() {
-                idle_turn = (idle_turn + 1) % self.ports.len();
-                if let Err(e) = self.ports[idle_turn].io.poll(1) {
+                // One wait over every port (service_port's poll(0) above
+                // kicked the AF_XDP sockets that need a wakeup).
+                let fds = self.ports.iter().map(|p| p.io.fd());
+                let queue = self.fwmark.as_ref().map(|f| f.queue.as_fd());
+                if let Err(e) = lvs_io::wait_readable(fds.chain(queue), 1) {
                     tracing::debug!("poll: {e}");
                     std::thread::sleep(Duration::from_millis(1));
                 }
