@@ -42,6 +42,14 @@
 //! kept) has its reply sources steered per connection as connections
 //! appear (see `dataplane.rs`, dynamic reply keys).
 //!
+//! Gaps: with `--io afpacket` the kernel filter learns a per-connection
+//! reply source asynchronously (its `nft` thread), so the kernel may see
+//! the first answer of a port-less NAT real server too and forward it
+//! untranslated (the e2e passes, but the window exists). A packet that
+//! matches an address service (`-t VIP:80`) and also carries the mark of a
+//! fwmark service goes to the address service here (steered before
+//! netfilter), while the kernel looks fwmark services up first.
+//!
 //! Cost per queued packet, beyond the engine: the kernel's copy into a
 //! netlink message, one copy into the frame, and a share of one verdict
 //! message per batch (plus a message per `Local` packet); the queue read
