@@ -57,6 +57,13 @@
 //! director: no rewriting, but counted, and its OUTPUT transition clears
 //! `NOOUTPUT`); `outpkts`/`outbytes`, OUTPUT state transition, timer
 //! re-arm. No connection → pass (`nat_icmp_send` is not modelled).
+//! [`Ipvs::conn_reply`] is `conn_lookup_out` then `conn_out` for a data
+//! path, with one hash lookup when the reply index holds the connection.
+//!
+//! Per-packet cost on an established connection: one keyed hash and probe
+//! per index consulted, no allocation; the timer check is inline (nothing
+//! due: a comparison per family) and a re-arm only rewrites the deadline
+//! unless it moves earlier (see `conn/wheel.rs`).
 //!
 //! Not modelled: the defense strategies (`drop_packet`, `drop_entry`,
 //! `amemthresh`; `secure_tcp` is), persistence engines (`--pe sip`),
