@@ -39,6 +39,8 @@ NS = {k: PREFIX + k for k in ("gen", "dir", "sink", "ctl")}
 VIP = "10.10.9.100"
 RIPS = ["10.10.2.2", "10.10.2.3"]
 SINK_DIRECT = "10.10.3.3"
+# lvsd FULLNAT's local address (--fullnat-laddr): on the director's sink-side interface d1.
+FULLNAT_LADDR = "10.10.2.10"
 # Destination MAC of the ceiling frames: nobody's, so the sink drops them on arrival.
 CEILING_MAC = "02:00:00:00:be:99"
 UDP_PORT = 9
@@ -154,6 +156,7 @@ class Lab:
         ip(g, "addr", "add", "10.10.3.2/24", "dev", "g1")
         ip(d, "addr", "add", "10.10.1.1/24", "dev", "d0")
         ip(d, "addr", "add", "10.10.2.1/24", "dev", "d1")
+        ip(d, "addr", "add", f"{FULLNAT_LADDR}/24", "dev", "d1")
         for r in RIPS:
             ip(s, "addr", "add", f"{r}/24", "dev", "s0")
         ip(s, "addr", "add", f"{SINK_DIRECT}/24", "dev", "s1")
@@ -190,6 +193,9 @@ class Lab:
         ip(d, "neigh", "replace", "10.10.1.2", "lladdr", self.mac[("gen", "g0")], "dev", "d0",
            "nud", "permanent")
         ip(s, "neigh", "replace", "10.10.2.1", "lladdr", self.mac[("dir", "d1")], "dev", "s0",
+           "nud", "permanent")
+        # FULLNAT replies go to the local address (on-link for the sink: same neighbour).
+        ip(s, "neigh", "replace", FULLNAT_LADDR, "lladdr", self.mac[("dir", "d1")], "dev", "s0",
            "nud", "permanent")
         # Receive processing: director interfaces on CPU 1, client/server side on CPU 0.
         for dev in ("d0", "d1"):
@@ -314,7 +320,7 @@ stream {{
             self.proxy = self.spawn(d, cmd, cpu=1, log_name=f"{name}.log")
             wait_tcp(NS["gen"], VIP, 80)
         elif name.startswith("lvs-"):
-            self.start_lvsd()
+            self.start_lvsd(fullnat=name == "lvs-fullnat")
             flag = {"lvs-nat": "-m", "lvs-dr": "-g", "lvs-tun": "-i", "lvs-fullnat": "--fullnat"}[name]
             tcp = name in ("lvs-nat", "lvs-dr")
             lines = [["-A", "-u", f"{VIP}:{UDP_PORT}", "-s", "rr"]]
@@ -346,13 +352,15 @@ stream {{
             raise RuntimeError(f"ipvsadm {' '.join(argv)}: {r.stderr.strip()}")
         return r
 
-    def start_lvsd(self, ns=None, interfaces="d0,d1"):
+    def start_lvsd(self, ns=None, interfaces="d0,d1", fullnat=False):
         ns = ns or NS["dir"]
         self.socket = os.path.join(self.work, "lvsd.sock")
         if os.path.exists(self.socket):
             os.unlink(self.socket)
         env = dict(os.environ, LVSD_SOCKET=self.socket, RUST_LOG="info")
         args = [self.bins["lvsd"]] + (["--interfaces", interfaces] if interfaces else [])
+        if fullnat:
+            args += ["--fullnat-laddr", FULLNAT_LADDR]
         self.lvsd_log = os.path.join(self.work, "lvsd.log")
         self.lvsd = self.spawn(ns, args, cpu=1 if interfaces else None, log_name="lvsd.log",
                                env=env)
