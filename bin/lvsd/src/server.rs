@@ -71,7 +71,8 @@ const APPLY_BOUND: Duration = Duration::from_millis(200);
 
 /// The state every task shares: the one control handler, the clock
 /// (tokio's monotonic clock, so that tests can pause it) and a generation
-/// counter bumped after every request, which the data plane watches.
+/// counter bumped after every request that can change something (not after
+/// a query), which the data plane and the sync daemons watch.
 #[derive(Debug)]
 pub struct Shared {
     control: Mutex<Control>,
@@ -121,7 +122,8 @@ impl Shared {
         &self.dataplane_stats
     }
 
-    /// How many requests were handled (a change marker).
+    /// How many requests that can change something were handled (a change
+    /// marker; queries do not count).
     pub fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }
@@ -153,14 +155,35 @@ impl Shared {
 
     /// Applies one request atomically.
     pub(crate) fn handle(&self, req: Request) -> Response {
+        let changes = changes_state(&req);
         let mut control = lock(&self.control);
         let now = self.now();
         let resp = match refuse_missing_interface(&mut control, now, &req) {
             Some(resp) => resp,
             None => control.handle(now, req),
         };
-        self.generation.fetch_add(1, Ordering::Release);
+        if changes {
+            self.generation.fetch_add(1, Ordering::Release);
+        }
         resp
+    }
+}
+
+/// Whether `req` can change anything (services, real servers, daemons,
+/// timeouts): only those move the generation the data plane and the sync
+/// daemons watch, so a query (ipvsadm's `GET_INFO` before every command, a
+/// listing) neither waits for nor causes a steering pass.
+fn changes_state(req: &Request) -> bool {
+    match req {
+        Request::GetInfo
+        | Request::ListServices
+        | Request::GetService(_)
+        | Request::ListConnections
+        | Request::GetTimeouts
+        | Request::ListDaemons
+        | Request::Native(NativeRequest::Status | NativeRequest::Health) => false,
+        Request::Batch { requests, .. } => requests.iter().any(changes_state),
+        _ => true,
     }
 }
 
@@ -690,6 +713,36 @@ mod tests {
         assert!(cps(&shared) > 0, "the estimator ran at 2 s");
         // The clock the handlers see is the same paused clock.
         assert_eq!(shared.now(), Time(2100));
+    }
+
+    #[test]
+    fn queries_leave_the_generation_changes_move_it() {
+        let s = shared();
+        let g0 = s.generation();
+        for q in [
+            Request::GetInfo,
+            Request::ListServices,
+            Request::ListConnections,
+            Request::GetTimeouts,
+            Request::ListDaemons,
+            Request::Native(NativeRequest::Status),
+            Request::Batch {
+                requests: vec![Request::GetInfo, Request::ListServices],
+                atomic: false,
+            },
+        ] {
+            s.handle(q);
+            assert_eq!(s.generation(), g0, "a query moved the generation");
+        }
+        s.handle(Request::Flush);
+        assert_eq!(s.generation(), g0 + 1);
+        s.handle(Request::Zero(None));
+        assert_eq!(s.generation(), g0 + 2);
+        s.handle(Request::Batch {
+            requests: vec![Request::GetInfo, Request::Flush],
+            atomic: true,
+        });
+        assert_eq!(s.generation(), g0 + 3, "a batch with a change moves it");
     }
 
     #[tokio::test(start_paused = true)]
