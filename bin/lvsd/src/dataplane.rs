@@ -528,7 +528,9 @@ impl Worker {
             return;
         }
         self.generation = generation;
-        let (want, marks) = {
+        let t0 = Instant::now();
+        let mut resolve: Vec<IpAddr>;
+        let (want, marks, t_local, t_keys) = {
             let control = self.shared.lock();
             sync_local(
                 &self.shared,
@@ -538,17 +540,13 @@ impl Worker {
                 &mut self.local_dests,
                 self.dp.config_mut(),
             );
-            let mut want = steering_keys(&control.ipvs);
-            self.nat_port0 = control.ipvs.services().any(|s| {
-                s.dests
-                    .iter()
-                    .filter_map(|id| control.ipvs.dest(*id))
-                    .any(|d| {
-                        d.config.port == 0
-                            && matches!(d.config.fwd, FwdMethod::Masq | FwdMethod::FullNat)
-                    })
-            });
-            let mut marks = fwmark_marks(&control.ipvs);
+            let t_local = t0.elapsed();
+            let st = steering(&control.ipvs, self.steered.len() + 16);
+            let mut want = st.keys;
+            let mut marks = st.marks;
+            self.nat_port0 = st.nat_port0;
+            resolve = st.dests;
+            let t_keys = t0.elapsed();
             // What leaves the configuration stays while connections use it.
             let mut gone: HashSet<SteerKey> = self
                 .steered
@@ -572,7 +570,7 @@ impl Worker {
             marks.dedup();
             self.lingering = gone;
             self.lingering_marks = gone_marks;
-            (want, marks)
+            (want, marks, t_local, t_keys)
         };
         if let Some(f) = self.fwmark.as_mut() {
             f.set_marks(&marks);
@@ -588,7 +586,6 @@ impl Worker {
             acked_later = true;
         }
         // Nothing steers without a map (AF_PACKET sees every frame).
-        let mut resolve: Vec<IpAddr> = Vec::new();
         for port in &mut self.ports {
             let Some(steer) = port.steer.as_mut() else {
                 continue;
@@ -604,15 +601,8 @@ impl Worker {
                 }
             }
         }
-        {
-            let control = self.shared.lock();
-            for s in control.ipvs.services() {
-                for d in s.dests.iter().filter_map(|id| control.ipvs.dest(*id)) {
-                    resolve.push(d.config.addr);
-                }
-            }
-        }
         self.steered = want;
+        let t_maps = t0.elapsed();
         if !acked_later {
             self.shared.mark_applied(generation);
         }
@@ -621,7 +611,14 @@ impl Worker {
         self.dest_addrs = resolve;
         // Ask for the real servers' MACs before the first packet needs them.
         self.resolve_dests();
-        tracing::debug!(keys = self.steered.len(), "steering updated");
+        tracing::debug!(
+            keys = self.steered.len(),
+            local_us = t_local.as_micros(),
+            keys_us = t_keys.as_micros(),
+            applied_us = t_maps.as_micros(),
+            total_us = t0.elapsed().as_micros(),
+            "steering updated"
+        );
     }
 
     fn resolve_dests(&mut self) {
@@ -1301,49 +1298,80 @@ fn prefix_contains(prefix: &IpAddr, len: u8, addr: &IpAddr) -> bool {
     }
 }
 
-/// The marks of the configured fwmark services (sorted).
-fn fwmark_marks(ipvs: &Ipvs) -> Vec<u32> {
-    let mut marks: Vec<u32> = ipvs
-        .services()
-        .filter_map(|s| match s.config.key {
-            ServiceKey::Fwmark { mark, .. } => Some(mark),
-            _ => None,
-        })
-        .collect();
-    marks.sort_unstable();
-    marks.dedup();
-    marks
+/// Everything a configuration asks of the data plane, from one pass over
+/// its services and real servers (at 10 000 services x 10 real servers a
+/// pass is the cost of a control reply: see `sync_steering`).
+#[derive(Debug, Default)]
+struct SteerWant {
+    /// What the steering maps must hold.
+    keys: HashSet<SteerKey>,
+    /// The marks of the fwmark services (sorted, deduplicated).
+    marks: Vec<u32>,
+    /// Whether a NAT / FULLNAT real server has no port.
+    nat_port0: bool,
+    /// The real servers' addresses (unsorted, with repeats).
+    dests: Vec<IpAddr>,
 }
 
-/// What the steering maps must hold for this configuration.
-fn steering_keys(ipvs: &Ipvs) -> HashSet<SteerKey> {
-    let mut keys = HashSet::new();
+/// One pass over `ipvs` (`capacity`: the expected number of keys).
+fn steering(ipvs: &Ipvs, capacity: usize) -> SteerWant {
+    let mut st = SteerWant {
+        keys: HashSet::with_capacity(capacity),
+        ..SteerWant::default()
+    };
     for s in ipvs.services() {
-        let ServiceKey::Addr { proto, addr, port } = s.config.key else {
-            // A fwmark service has no protocol: its NAT real servers with a
-            // port answer from that port whatever the protocol (those
-            // without one are steered per connection, see `linger`).
-            for d in s.dests.iter().filter_map(|id| ipvs.dest(*id)) {
-                if matches!(d.config.fwd, FwdMethod::Masq | FwdMethod::FullNat)
-                    && d.config.port != 0
-                {
+        let addr_service = match s.config.key {
+            ServiceKey::Addr { proto, addr, port } => {
+                let p = proto.number();
+                st.keys.insert(SteerKey::service(p, addr, port));
+                st.keys.insert(SteerKey::vip(addr));
+                Some(p)
+            }
+            ServiceKey::Fwmark { mark, .. } => {
+                st.marks.push(mark);
+                None
+            }
+        };
+        for d in s.dests.iter().filter_map(|id| ipvs.dest(*id)) {
+            st.dests.push(d.config.addr);
+            if !matches!(d.config.fwd, FwdMethod::Masq | FwdMethod::FullNat) {
+                continue;
+            }
+            st.nat_port0 |= d.config.port == 0;
+            match addr_service {
+                Some(p) => {
+                    st.keys
+                        .insert(SteerKey::reply_source(p, d.config.addr, d.config.port));
+                }
+                // A fwmark service has no protocol: its NAT real servers
+                // with a port answer from that port whatever the protocol
+                // (those without one are steered per connection, see
+                // `linger`).
+                None if d.config.port != 0 => {
                     for p in [steer_proto::TCP, steer_proto::UDP, steer_proto::SCTP] {
-                        keys.insert(SteerKey::reply_source(p, d.config.addr, d.config.port));
+                        st.keys
+                            .insert(SteerKey::reply_source(p, d.config.addr, d.config.port));
                     }
                 }
-            }
-            continue;
-        };
-        let p = proto.number();
-        keys.insert(SteerKey::service(p, addr, port));
-        keys.insert(SteerKey::vip(addr));
-        for d in s.dests.iter().filter_map(|id| ipvs.dest(*id)) {
-            if matches!(d.config.fwd, FwdMethod::Masq | FwdMethod::FullNat) {
-                keys.insert(SteerKey::reply_source(p, d.config.addr, d.config.port));
+                None => {}
             }
         }
     }
-    keys
+    st.marks.sort_unstable();
+    st.marks.dedup();
+    st
+}
+
+/// The marks of the configured fwmark services (sorted).
+#[cfg(test)]
+fn fwmark_marks(ipvs: &Ipvs) -> Vec<u32> {
+    steering(ipvs, 0).marks
+}
+
+/// What the steering maps must hold for this configuration.
+#[cfg(test)]
+fn steering_keys(ipvs: &Ipvs) -> HashSet<SteerKey> {
+    steering(ipvs, 0).keys
 }
 
 #[cfg(test)]
@@ -1445,6 +1473,49 @@ mod tests {
             .collect();
         assert_eq!(steering_keys(&c.ipvs), want);
         assert_eq!(fwmark_marks(&c.ipvs), vec![10, 11]);
+        let st = steering(&c.ipvs, 0);
+        assert!(st.nat_port0, "192.168.100.23 is NAT without a port");
+        let mut dests = st.dests;
+        dests.sort_unstable();
+        assert_eq!(
+            dests,
+            [
+                v4("192.168.100.23"),
+                v4("192.168.100.39"),
+                v4("192.168.100.40")
+            ]
+        );
+    }
+
+    #[test]
+    fn one_pass_over_address_services() {
+        let mut c = lvs_control::Control::new(lvs_core::Time::ZERO, "t");
+        for argv in [
+            &["-A", "-t", "10.0.0.1:80"][..],
+            &["-a", "-t", "10.0.0.1:80", "-r", "192.168.1.1:8080", "-m"],
+            &["-a", "-t", "10.0.0.1:80", "-r", "192.168.1.2:80", "-g"],
+            &["-A", "-u", "10.0.0.1:53"],
+            &["-a", "-u", "10.0.0.1:53", "-r", "192.168.1.1:53", "-m"],
+        ] {
+            let (rc, _, err) = lvs_control::run_ipvsadm(&mut c, lvs_core::Time::ZERO, argv, "");
+            assert_eq!(rc, 0, "{err}");
+        }
+        let st = steering(&c.ipvs, 0);
+        // Per service its own key and the VIP's; per NAT real server its
+        // reply source in the service's protocol; DR real servers none.
+        let want: HashSet<SteerKey> = [
+            SteerKey::service(steer_proto::TCP, v4("10.0.0.1"), 80),
+            SteerKey::service(steer_proto::UDP, v4("10.0.0.1"), 53),
+            SteerKey::vip(v4("10.0.0.1")),
+            SteerKey::reply_source(steer_proto::TCP, v4("192.168.1.1"), 8080),
+            SteerKey::reply_source(steer_proto::UDP, v4("192.168.1.1"), 53),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(st.keys, want);
+        assert!(st.marks.is_empty());
+        assert!(!st.nat_port0);
+        assert_eq!(st.dests.len(), 3);
     }
 
     #[test]
