@@ -45,10 +45,14 @@
 //! Gaps: with `--io afpacket` the kernel filter learns a per-connection
 //! reply source asynchronously (its `nft` thread), so the kernel may see
 //! the first answer of a port-less NAT real server too and forward it
-//! untranslated (the e2e passes, but the window exists). A packet that
-//! matches an address service (`-t VIP:80`) and also carries the mark of a
-//! fwmark service goes to the address service here (steered before
-//! netfilter), while the kernel looks fwmark services up first.
+//! untranslated (the e2e passes, but the window exists). Lookup order: a
+//! queued packet carries its mark into the engine, which looks the fwmark
+//! service up before the address services, as the kernel's
+//! `ip_vs_service_find` does (tested below). But a packet whose
+//! destination is also an address service's (`-t VIP:80`) is steered to
+//! lvsd before netfilter can mark it, so it never reaches the queue and
+//! goes to the address service, while the kernel would give it to the
+//! fwmark service.
 //!
 //! Cost per queued packet, beyond the engine: the kernel's copy into a
 //! netlink message, one copy into the frame, and a share of one verdict
@@ -208,5 +212,85 @@ mod tests {
         assert!(lines[4].contains("--mark 0x1234 "));
         assert_eq!(lines.last(), Some(&"COMMIT"));
         assert_eq!(chain_script(&[], "t").lines().count(), 4);
+    }
+
+    /// Ethernet + IPv4 + UDP `src:sport -> dst:dport` (IP checksum set).
+    fn udp4(src: [u8; 4], sport: u16, dst: [u8; 4], dport: u16) -> Vec<u8> {
+        let mut b = vec![0u8; 14 + 20 + 8];
+        b[12..14].copy_from_slice(&[0x08, 0x00]);
+        b[14] = 0x45;
+        b[16..18].copy_from_slice(&28u16.to_be_bytes());
+        b[22] = 64;
+        b[23] = 17;
+        b[26..30].copy_from_slice(&src);
+        b[30..34].copy_from_slice(&dst);
+        let sum = !b[14..34]
+            .chunks(2)
+            .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
+            .fold(0u32, |a, w| {
+                let s = a + w;
+                (s & 0xffff) + (s >> 16)
+            }) as u16;
+        b[24..26].copy_from_slice(&sum.to_be_bytes());
+        b[34..36].copy_from_slice(&sport.to_be_bytes());
+        b[36..38].copy_from_slice(&dport.to_be_bytes());
+        b[38..40].copy_from_slice(&8u16.to_be_bytes());
+        b
+    }
+
+    /// A queued packet carries its mark into the engine: like the kernel's
+    /// `ip_vs_service_find`, a marked packet that matches both a fwmark
+    /// service and an address service goes to the fwmark service; without
+    /// the mark (or with a mark no service has) to the address service.
+    #[test]
+    fn a_queued_marked_packet_finds_the_fwmark_service_first() {
+        use lvs_datapath::{Config, Datapath, Frame, Interface, Neighbour, Route, Verdict};
+        use lvs_wire::MacAddr;
+        use std::net::{IpAddr, Ipv4Addr};
+        let ip = |s: &str| IpAddr::V4(s.parse::<Ipv4Addr>().unwrap());
+        let mut c = lvs_control::Control::new(lvs_core::Time::ZERO, "t");
+        for argv in [
+            &["-A", "-u", "10.0.0.1:53", "-s", "rr"][..],
+            &["-a", "-u", "10.0.0.1:53", "-r", "192.168.1.1:53", "-g"],
+            &["-A", "-f", "7", "-s", "rr"],
+            &["-a", "-f", "7", "-r", "192.168.1.2", "-g"],
+        ] {
+            let (rc, _, err) = lvs_control::run_ipvsadm(&mut c, lvs_core::Time::ZERO, argv, "");
+            assert_eq!(rc, 0, "{err}");
+        }
+        let address_rs = MacAddr([2, 0, 0, 0, 0, 1]);
+        let fwmark_rs = MacAddr([2, 0, 0, 0, 0, 2]);
+        let mut config = Config::new();
+        config.interfaces.push(Interface {
+            ifindex: 2,
+            mac: MacAddr([2, 0, 0, 0, 0, 0x10]),
+            mtu: 1500,
+            v4: Some("192.168.1.254".parse().unwrap()),
+            v6: None,
+        });
+        config.routes.push(Route {
+            prefix: ip("0.0.0.0"),
+            len: 0,
+            gateway: None,
+            ifindex: 2,
+        });
+        for (a, mac) in [("192.168.1.1", address_rs), ("192.168.1.2", fwmark_rs)] {
+            config.neighbours.push(Neighbour { ip: ip(a), mac });
+        }
+        config.local_addrs.push(ip("10.0.0.1"));
+        let mut dp = Datapath::new(std::mem::take(&mut c.ipvs), config);
+        let hop = |dp: &mut Datapath, sport: u16, mark: u32| {
+            let mut f = Frame::default();
+            f.load(&udp4([172, 16, 0, 9], sport, [10, 0, 0, 1], 53))
+                .unwrap();
+            f.set_mark(mark);
+            match dp.process(lvs_core::Time::ZERO, &mut f) {
+                Verdict::Forward { next_hop, .. } => next_hop,
+                v => panic!("not forwarded: {v:?}"),
+            }
+        };
+        assert_eq!(hop(&mut dp, 40001, 7), fwmark_rs, "mark 7: fwmark first");
+        assert_eq!(hop(&mut dp, 40002, 0), address_rs, "no mark: address");
+        assert_eq!(hop(&mut dp, 40003, 8), address_rs, "unknown mark: address");
     }
 }
