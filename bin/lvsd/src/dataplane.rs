@@ -530,6 +530,8 @@ impl Worker {
         self.generation = generation;
         let t0 = Instant::now();
         let mut resolve: Vec<IpAddr>;
+        let removed: Vec<SteerKey>;
+        let added: Vec<SteerKey>;
         let (want, marks, t_local, t_keys) = {
             let control = self.shared.lock();
             sync_local(
@@ -548,12 +550,13 @@ impl Worker {
             resolve = st.dests;
             let t_keys = t0.elapsed();
             // What leaves the configuration stays while connections use it.
-            let mut gone: HashSet<SteerKey> = self
+            let left: Vec<SteerKey> = self
                 .steered
                 .iter()
                 .filter(|k| !want.contains(k))
                 .copied()
                 .collect();
+            let mut gone: HashSet<SteerKey> = left.iter().copied().collect();
             let mut gone_marks: Vec<u32> = self
                 .marks
                 .iter()
@@ -564,6 +567,13 @@ impl Worker {
             if !gone.is_empty() || !gone_marks.is_empty() {
                 linger::still_used(&control.ipvs, &mut gone, &mut gone_marks);
             }
+            // The map changes: what left and no connection uses, what came.
+            removed = left.into_iter().filter(|k| !gone.contains(k)).collect();
+            added = want
+                .iter()
+                .filter(|k| !self.steered.contains(k))
+                .copied()
+                .collect();
             want.extend(gone.iter().copied());
             marks.extend(gone_marks.iter().copied());
             marks.sort_unstable();
@@ -580,7 +590,7 @@ impl Worker {
         // it: its thread acknowledges the generation then.
         let mut acked_later = false;
         if let Some(f) = self.kfilter.as_mut()
-            && want != self.steered
+            && (!removed.is_empty() || !added.is_empty())
         {
             f.sync(&want, generation);
             acked_later = true;
@@ -590,12 +600,12 @@ impl Worker {
             let Some(steer) = port.steer.as_mut() else {
                 continue;
             };
-            for key in self.steered.difference(&want) {
+            for key in &removed {
                 if let Err(e) = steer.remove(key) {
                     tracing::warn!(interface = port.name, "steering remove: {e}");
                 }
             }
-            for key in want.difference(&self.steered) {
+            for key in &added {
                 if let Err(e) = steer.insert(*key) {
                     tracing::warn!(interface = port.name, "steering insert: {e}");
                 }
