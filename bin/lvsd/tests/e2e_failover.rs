@@ -671,6 +671,23 @@ fn elect_and_fail_over(mode: &str, lab: &Lab, d1: &mut Director, d2: &Director) 
         .run(|| time_to_answer(Instant::now(), Duration::from_secs(10)))
         .unwrap();
     assert!(first.is_some(), "no answer through d1: {}", d1.log_text());
+    // Both directors start together: under load both may go MASTER for a few
+    // milliseconds before d2 hears d1's higher priority (VRRP's start-up
+    // race); d2's gratuitous ARPs can then leave the client pointing at d2
+    // until d1's lower-priority burst (`garp_lower_prio_*`, second burst
+    // after garp_master_delay = 5 s) corrects it. The protocol converges:
+    // wait for it (bounded) before any transfer starts.
+    let d1_mac = mac(&lab.d[0], "e0");
+    assert!(
+        wait(Duration::from_secs(12), || {
+            let _ = lab.cli.run(|| short_request(Duration::from_millis(100)));
+            neighbour(&lab.cli, "c0") == d1_mac
+        }),
+        "client's neighbour entry for the VIP stays {} (d1 is {d1_mac})\nd1 log:\n{}\nd2 log:\n{}",
+        neighbour(&lab.cli, "c0"),
+        d1.log_text(),
+        d2.log_text()
+    );
 
     // 2. Long transfers and short requests through d1.
     let started = Arc::new(AtomicUsize::new(0));
