@@ -318,6 +318,16 @@ fn stopped_server_leaves_and_returns_and_a_lost_quorum_brings_the_sorry_server()
     let answers: Vec<_> = (0..3).map(|_| lab.cli.run(|| get(VIP)).unwrap()).collect();
     assert!(answers.iter().all(|a| a.is_ok()), "{answers:?}");
 
+    // keepalived starts every checker with its retries used up ("one failure
+    // is enough initially"): wait for RS1's first check to pass, so that the
+    // stop below meets a checker with its `retry` left (down after 1 + retry
+    // failures), not the start-up rule.
+    assert!(
+        wait_until(|| health_row(&scratch, "192.168.100.39:80")[9] == "ok"),
+        "RS1's first check did not pass: {:?}\n{}",
+        health_row(&scratch, "192.168.100.39:80"),
+        log()
+    );
     // RS1's HTTP server stops: removed within the bound, notify_down ran
     // (the command split into argv and executed without a shell).
     drop(rs1.take());
