@@ -10,8 +10,9 @@
 //! other traffic still reaches the kernel, and that the filter is removed
 //! on exit.
 //!
-//! Topology (every piece in namespaces named `lvsd-e2e-PID-b-*`, deleted by
-//! name by their guards, also on failure; nothing in the root namespace):
+//! Topology (`common::ops::nat_lab`, shared with the ops labs: namespaces
+//! named `lvsd-e2e-PID-a-afp-*`, deleted by name by their guards, also on
+//! failure; nothing in the root namespace):
 //!
 //! ```text
 //! cli 172.16.10.22/24 c0 ── d0 172.16.10.21/24 (VIP)  dir  d1 192.168.100.17/24
@@ -34,7 +35,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 
-use common::lab::{HttpServer, Lvsd, get_many, netns, sh, stats_column, sysctl, veth};
+use common::lab::{HttpServer, Lvsd, get_many, stats_column};
 use common::{Scratch, ipvsadm, is_root};
 use lvs_sys::NetNs;
 
@@ -42,57 +43,14 @@ const VIP: Ipv4Addr = Ipv4Addr::new(172, 16, 10, 21);
 const CLIENT: Ipv4Addr = Ipv4Addr::new(172, 16, 10, 22);
 const REQUESTS: usize = 25;
 
-struct Lab {
-    cli: NetNs,
-    dir: NetNs,
-    sw: NetNs,
-    rs: [NetNs; 2],
-}
-
-fn lab() -> Lab {
-    let lab = Lab {
-        cli: netns("b-cli"),
-        dir: netns("b-dir"),
-        sw: netns("b-sw"),
-        rs: [netns("b-rs1"), netns("b-rs2")],
-    };
-    let Lab { cli, dir, sw, rs } = &lab;
-    veth(cli, "c0", dir, "d0");
-    veth(dir, "d1", sw, "s0");
-    sh(sw, &["link", "add", "br0", "type", "bridge"]);
-    for (i, r) in rs.iter().enumerate() {
-        let s = format!("s{}", i + 1);
-        veth(r, "r0", sw, &s);
-    }
-    for s in ["s0", "s1", "s2"] {
-        sh(sw, &["link", "set", s, "master", "br0", "up"]);
-    }
-    sh(sw, &["link", "set", "br0", "up"]);
-    sh(cli, &["addr", "add", "172.16.10.22/24", "dev", "c0"]);
-    sh(cli, &["link", "set", "c0", "up"]);
-    sh(dir, &["addr", "add", "172.16.10.21/24", "dev", "d0"]);
-    sh(dir, &["addr", "add", "192.168.100.17/24", "dev", "d1"]);
-    sh(dir, &["link", "set", "d0", "up"]);
-    sh(dir, &["link", "set", "d1", "up"]);
-    sysctl(dir, "net.ipv4.ip_forward", "1");
-    for (r, ip) in rs.iter().zip(["192.168.100.39/24", "192.168.100.23/24"]) {
-        sh(r, &["addr", "add", ip, "dev", "r0"]);
-        sh(r, &["link", "set", "r0", "up"]);
-        sh(r, &["route", "add", "default", "via", "192.168.100.17"]);
-    }
-    for n in [cli, dir, sw, &rs[0], &rs[1]] {
-        sh(n, &["link", "set", "lo", "up"]);
-    }
-    lab
-}
-
 #[test]
 fn seed_000_nat_over_afpacket_splits_25_requests_10_15() {
     assert!(
         is_root(),
         "this privileged test needs root (network namespaces, nftables): run the suite as root"
     );
-    let lab = lab();
+    // The seed 000 §1 NAT lab the ops labs use.
+    let lab = common::ops::nat_lab("afp", &[]);
     let scratch = Scratch::new("e2e-afpacket");
     let mut lvsd = Lvsd::start_with(&lab.dir, &scratch, &["--io", "afpacket"]);
     assert!(
